@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Builds the artifact mirror: Debian-built binaries repackaged in the upstream release
+# layouts (archive + checksum file), laid out like the upstream download sites so that
+# roles run their production download path with only the base URL changed:
+#   hashicorp/consul/<v>/consul_<v>_linux_amd64.zip            + consul_<v>_SHA256SUMS
+#   github/prometheus/<project>/releases/download/v<v>/<project>-<v>.linux-amd64.tar.gz + sha256sums.txt
+# Archives are reproducible (fixed mtimes, owners, order) so checksums are stable.
+. "$(dirname "$0")/lib.sh"
+
+# package  suite     version-in-layout  kind
+ARTIFACTS=(
+  "consul                   bullseye 1.8.7  consul"
+  "prometheus               bullseye 2.24.1 prometheus"
+  "prometheus-node-exporter bookworm 1.5.0  node_exporter"
+)
+
+MIRROR=$LAB_CACHE/mirror
+APT=$LAB_CACHE/apt
+key=$(sha256sum "$0" | cut -c1-12)
+
+apt_private() {
+  apt-get -q -o Dir::Etc::sourcelist="$APT/sources.list" -o Dir::Etc::sourceparts=/dev/null \
+    -o Dir::State::Lists="$APT/lists" -o Dir::Cache="$APT/cache" -o Dir::State::status=/dev/null \
+    -o Debug::NoLocking=1 -o APT::Sandbox::User=root "$@"
+}
+
+fetch_debs() {
+  mkdir -p "$APT/lists/partial" "$APT/cache/archives/partial" "$APT/debs"
+  printf 'deb %s %s main\n' "$DEBIAN_MIRROR" bullseye "$DEBIAN_MIRROR" bookworm > "$APT/sources.list"
+  retry 3 apt_private update > "$APT/update.log" 2>&1 || { cat "$APT/update.log" >&2; die "apt update (private lists) failed"; }
+  local line pkg suite
+  for line in "${ARTIFACTS[@]}"; do
+    read -r pkg suite _ <<< "$line"
+    # Pin the suite: bookworm also has consul/prometheus, but not the builds we need.
+    (cd "$APT/debs" && retry 3 apt_private download "$pkg/$suite") > "$APT/download.log" 2>&1 \
+      || { cat "$APT/download.log" >&2; die "download of $pkg/$suite failed"; }
+  done
+}
+
+# reproducible_tgz OUT DIR-PARENT DIR
+reproducible_tgz() {
+  tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$2" -cf - "$3" | gzip -n -9 > "$1"
+}
+
+# zip with a fixed timestamp and an executable entry, like HashiCorp's release zips.
+reproducible_zip() {
+  python3 - "$1" "$2" <<'PY'
+import sys, zipfile
+out, src = sys.argv[1:]
+info = zipfile.ZipInfo("consul", date_time=(1980, 1, 1, 0, 0, 0))
+info.external_attr = 0o100755 << 16
+info.compress_type = zipfile.ZIP_DEFLATED
+with zipfile.ZipFile(out, "w") as z, open(src, "rb") as f:
+    z.writestr(info, f.read())
+PY
+}
+
+repackage() {
+  local line pkg suite ver kind x deb dir stage
+  stage=$(mktemp -d "$LAB_STATE/mirror-stage.XXXXXX")
+  # shellcheck disable=SC2064
+  trap "rm -rf '$stage'" RETURN
+  for line in "${ARTIFACTS[@]}"; do
+    read -r pkg suite ver kind <<< "$line"
+    deb=$(ls "$APT/debs/${pkg}_"*.deb | head -1)
+    x=$stage/x-$pkg; mkdir -p "$x"; dpkg-deb -x "$deb" "$x"
+    case $kind in
+      consul)
+        dir=$stage/hashicorp/consul/$ver; mkdir -p "$dir"
+        reproducible_zip "$dir/consul_${ver}_linux_amd64.zip" "$x/usr/bin/consul"
+        (cd "$dir" && sha256sum "consul_${ver}_linux_amd64.zip" > "consul_${ver}_SHA256SUMS") ;;
+      prometheus)
+        local top=prometheus-$ver.linux-amd64
+        mkdir -p "$stage/t/$top"
+        install -m 0755 "$x/usr/bin/prometheus" "$stage/t/$top/prometheus"
+        install -m 0755 "$x/usr/bin/promtool" "$stage/t/$top/promtool"
+        cp "$x/usr/share/doc/prometheus/copyright" "$stage/t/$top/LICENSE"
+        dir=$stage/github/prometheus/prometheus/releases/download/v$ver; mkdir -p "$dir"
+        reproducible_tgz "$dir/$top.tar.gz" "$stage/t" "$top"
+        (cd "$dir" && sha256sum "$top.tar.gz" > sha256sums.txt) ;;
+      node_exporter)
+        local top=node_exporter-$ver.linux-amd64
+        mkdir -p "$stage/t/$top"
+        install -m 0755 "$x/usr/bin/prometheus-node-exporter" "$stage/t/$top/node_exporter"
+        cp "$x/usr/share/doc/prometheus-node-exporter/copyright" "$stage/t/$top/LICENSE"
+        dir=$stage/github/prometheus/node_exporter/releases/download/v$ver; mkdir -p "$dir"
+        reproducible_tgz "$dir/$top.tar.gz" "$stage/t" "$top"
+        (cd "$dir" && sha256sum "$top.tar.gz" > sha256sums.txt) ;;
+    esac
+  done
+  rm -rf "$stage/t" "$stage"/x-*
+  rm -rf "$MIRROR.new"; mv "$stage" "$MIRROR.new"
+  rm -rf "$MIRROR"; mv "$MIRROR.new" "$MIRROR"
+  chmod -R a+rX "$MIRROR"
+  echo "$key" > "$MIRROR/.recipe"
+}
+
+if [ -f "$MIRROR/.recipe" ] && [ "$(cat "$MIRROR/.recipe")" = "$key" ]; then
+  log "mirror up to date ($MIRROR)"
+  exit 0
+fi
+log "building the artifact mirror from Debian's archive"
+fetch_debs
+repackage
+find "$MIRROR" -type f ! -name .recipe | sed "s|^$MIRROR/|  |" >&2

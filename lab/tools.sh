@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Installs the controller tool chain into the lab state folder, from scratch when missing:
+#   .lab/venv          pinned Python tools (requirements/test.txt), rebuilt when the pins change
+#   .lab/collections   collections the tests need, taken from the `ansible` wheel on PyPI
+#                      (Galaxy is unreachable), plus this repo linked as sdstack.consul
+. "$(dirname "$0")/lib.sh"
+
+PY=${PYTHON:-python3.11}
+REQ=$REPO_DIR/requirements/test.txt
+VENV=$LAB_STATE/venv
+# Collections from the ansible community package matching ansible-core 2.19.
+ANSIBLE_WHEEL_VERSION=12.3.0
+TEST_COLLECTIONS=(containers/podman)
+COLL=$LAB_STATE/collections
+
+# This machine's pip config names local indexes that may not exist; drop that noise only.
+quiet_pip() { grep -v "is ignored: it is neither a file nor a directory" >&2 || true; }
+
+ensure_venv() {
+  local key
+  key=$(cat "$REQ" | sha256sum | cut -c1-12)
+  [ -f "$VENV/.pins" ] && [ "$(cat "$VENV/.pins")" = "$key" ] && return 0
+  command -v "$PY" > /dev/null || die "$PY not found: the controller needs Python 3.11"
+  log "creating $VENV (pinned tool chain)"
+  rm -rf "$VENV"
+  "$PY" -m venv "$VENV"
+  retry 3 "$VENV/bin/pip" install -q --upgrade pip > /dev/null 2> >(quiet_pip)
+  retry 3 "$VENV/bin/pip" install -q -r "$REQ" 2> >(quiet_pip) || die "pip install -r $REQ failed"
+  echo "$key" > "$VENV/.pins"
+}
+
+ensure_collections() {
+  local want=$ANSIBLE_WHEEL_VERSION:${TEST_COLLECTIONS[*]} c wheel
+  mkdir -p "$COLL/ansible_collections/sdstack"
+  # The project's own collection, visible under its FQCN to playbooks, Molecule and pytest.
+  ln -sfn "$REPO_DIR" "$COLL/ansible_collections/sdstack/consul"
+  [ -f "$COLL/.from-wheel" ] && [ "$(cat "$COLL/.from-wheel")" = "$want" ] && return 0
+  wheel=$LAB_CACHE/wheels/ansible-$ANSIBLE_WHEEL_VERSION-py3-none-any.whl
+  if [ ! -f "$wheel" ]; then
+    log "downloading the ansible $ANSIBLE_WHEEL_VERSION wheel (for its collections)"
+    retry 3 "$VENV/bin/pip" download -q --no-deps -d "$LAB_CACHE/wheels" "ansible==$ANSIBLE_WHEEL_VERSION" \
+      || die "download of ansible==$ANSIBLE_WHEEL_VERSION failed"
+  fi
+  for c in "${TEST_COLLECTIONS[@]}"; do
+    rm -rf "${COLL:?}/ansible_collections/$c"
+    "$VENV/bin/python" - "$wheel" "$COLL" "ansible_collections/$c/" <<'PY'
+import sys, zipfile
+wheel, dest, prefix = sys.argv[1:]
+with zipfile.ZipFile(wheel) as z:
+    z.extractall(dest, [n for n in z.namelist() if n.startswith(prefix)])
+PY
+  done
+  echo "$want" > "$COLL/.from-wheel"
+}
+
+mkdir -p "$LAB_CACHE"
+timed venv ensure_venv
+timed collections ensure_collections
