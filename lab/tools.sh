@@ -53,6 +53,17 @@ PY
   echo "$want" > "$COLL/.from-wheel"
 }
 
+# ansible-test bootstraps pip in its sanity venvs with a script from an unreachable host:
+# give it the stand-in under the cache name it looks for.
+ensure_ansible_test_bootstrap() {
+  local v
+  v=$(grep -hoP "^\s+pip='\K[0-9.]+(?=',)" "$VENV"/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py | head -1)
+  [ -n "$v" ] || die "cannot tell which pip version ansible-test bootstraps"
+  mkdir -p "$HOME/.ansible/test/cache"
+  install -m 0644 "$LAB_DIR/get-pip-standin.py" "$HOME/.ansible/test/cache/get_pip_${v//./_}.py"
+}
+
 mkdir -p "$LAB_CACHE"
 timed venv ensure_venv
 timed collections ensure_collections
+ensure_ansible_test_bootstrap

@@ -1,0 +1,61 @@
+"""The artifact mirror must look like the upstream release sites, so the roles' production
+download path works against it unchanged."""
+
+import hashlib
+import os
+import stat
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+MIRROR = Path(os.environ.get("LAB_MIRROR_DIR", Path(__file__).resolve().parents[2] / ".lab/cache/mirror"))
+GH = MIRROR / "github" / "prometheus"
+
+RELEASES = [
+    # (checksum file, archive, members that must be there)
+    (MIRROR / "hashicorp/consul/1.8.7/consul_1.8.7_SHA256SUMS",
+     "consul_1.8.7_linux_amd64.zip", ["consul"]),
+    (GH / "prometheus/releases/download/v2.24.1/sha256sums.txt",
+     "prometheus-2.24.1.linux-amd64.tar.gz",
+     ["prometheus-2.24.1.linux-amd64/prometheus", "prometheus-2.24.1.linux-amd64/promtool"]),
+    (GH / "node_exporter/releases/download/v1.5.0/sha256sums.txt",
+     "node_exporter-1.5.0.linux-amd64.tar.gz", ["node_exporter-1.5.0.linux-amd64/node_exporter"]),
+]
+
+def _entries(sums):
+    return dict(reversed(line.split()) for line in sums.read_text().splitlines() if line.strip())
+
+
+@pytest.mark.parametrize("sums,archive,_", RELEASES, ids=[r[1] for r in RELEASES])
+def test_checksum_file_matches_archive(sums, archive, _):
+    listed = _entries(sums)
+    assert archive in listed, f"{sums.name} does not list {archive}"
+    assert hashlib.sha256((sums.parent / archive).read_bytes()).hexdigest() == listed[archive]
+
+
+@pytest.mark.parametrize("sums,archive,members", RELEASES, ids=[r[1] for r in RELEASES])
+def test_archive_layout_is_upstreams(sums, archive, members):
+    path = sums.parent / archive
+    if archive.endswith(".zip"):
+        with zipfile.ZipFile(path) as z:
+            names = z.namelist()
+            modes = {i.filename: i.external_attr >> 16 for i in z.infolist()}
+        # HashiCorp's zips hold the bare binary at the root, nothing else.
+        assert names == members
+    else:
+        with tarfile.open(path) as t:
+            names = t.getnames()
+            modes = {m.name: m.mode for m in t.getmembers()}
+        top = {n.split("/")[0] for n in names}
+        assert top == {archive[: -len(".tar.gz")]}, "one top-level folder named like the archive"
+        assert set(members) <= set(names)
+    for m in members:
+        assert modes[m] & stat.S_IXUSR, f"{m} must be executable"
+
+
+def test_every_archive_is_listed():
+    for sums, _, _ in RELEASES:
+        archives = {p.name for p in sums.parent.iterdir() if p != sums}
+        assert archives == set(_entries(sums)), f"unlisted or missing archives in {sums.parent}"
