@@ -1,4 +1,6 @@
+# shellcheck shell=bash
 # Shared settings and helpers for the lab scripts. Sourced, never run.
+# shellcheck disable=SC2034  # the settings are used by the scripts that source this file
 # All lab state lives under one folder so cleanup is `lab down` + `rm -rf` of it.
 set -euo pipefail
 

@@ -62,7 +62,7 @@ repackage() {
   trap "rm -rf '$stage'" RETURN
   for line in "${ARTIFACTS[@]}"; do
     read -r pkg suite ver kind <<< "$line"
-    deb=$(ls "$APT/debs/${pkg}_"*.deb | head -1)
+    deb=$(find "$APT/debs" -name "${pkg}_*.deb" | sort | tail -1)
     x=$stage/x-$pkg; mkdir -p "$x"; dpkg-deb -x "$deb" "$x"
     case $kind in
       consul)

@@ -18,7 +18,7 @@ quiet_pip() { grep -v "is ignored: it is neither a file nor a directory" >&2 || 
 
 ensure_venv() {
   local key
-  key=$(cat "$REQ" | sha256sum | cut -c1-12)
+  key=$(sha256sum < "$REQ" | cut -c1-12)
   [ -f "$VENV/.pins" ] && [ "$(cat "$VENV/.pins")" = "$key" ] && return 0
   command -v "$PY" > /dev/null || die "$PY not found: the controller needs Python 3.11"
   log "creating $VENV (pinned tool chain)"
@@ -38,7 +38,7 @@ ensure_collections() {
   wheel=$LAB_CACHE/wheels/ansible-$ANSIBLE_WHEEL_VERSION-py3-none-any.whl
   if [ ! -f "$wheel" ]; then
     log "downloading the ansible $ANSIBLE_WHEEL_VERSION wheel (for its collections)"
-    retry 3 "$VENV/bin/pip" download -q --no-deps -d "$LAB_CACHE/wheels" "ansible==$ANSIBLE_WHEEL_VERSION" \
+    retry 3 "$VENV/bin/pip" download -q --no-deps -d "$LAB_CACHE/wheels" "ansible==$ANSIBLE_WHEEL_VERSION" 2> >(quiet_pip) \
       || die "download of ansible==$ANSIBLE_WHEEL_VERSION failed"
   fi
   for c in "${TEST_COLLECTIONS[@]}"; do

@@ -24,15 +24,17 @@ RELEASES = [
      "node_exporter-1.5.0.linux-amd64.tar.gz", ["node_exporter-1.5.0.linux-amd64/node_exporter"]),
 ]
 
+
 def _entries(sums):
     return dict(reversed(line.split()) for line in sums.read_text().splitlines() if line.strip())
 
 
-@pytest.mark.parametrize("sums,archive,_", RELEASES, ids=[r[1] for r in RELEASES])
-def test_checksum_file_matches_archive(sums, archive, _):
+@pytest.mark.parametrize("sums,archive,members", RELEASES, ids=[r[1] for r in RELEASES])
+def test_checksum_file_matches_archive(sums, archive, members):
     listed = _entries(sums)
     assert archive in listed, f"{sums.name} does not list {archive}"
     assert hashlib.sha256((sums.parent / archive).read_bytes()).hexdigest() == listed[archive]
+    assert members, "every release names the files it must hold"
 
 
 @pytest.mark.parametrize("sums,archive,members", RELEASES, ids=[r[1] for r in RELEASES])
@@ -56,6 +58,6 @@ def test_archive_layout_is_upstreams(sums, archive, members):
 
 
 def test_every_archive_is_listed():
-    for sums, _, _ in RELEASES:
+    for sums in (r[0] for r in RELEASES):
         archives = {p.name for p in sums.parent.iterdir() if p != sums}
         assert archives == set(_entries(sums)), f"unlisted or missing archives in {sums.parent}"

@@ -32,7 +32,7 @@ def installed(tmp_path_factory):
 
 
 def test_tarball_leaves_out_lab_and_tests(installed):
-    tarball, _ = installed
+    tarball = installed[0]
     with tarfile.open(tarball) as t:
         tops = {n.split("/")[0] for n in t.getnames()}
     assert {"roles", "plugins", "meta", "galaxy.yml", "MANIFEST.json"} & tops == {"roles", "plugins", "meta", "MANIFEST.json"}
@@ -40,14 +40,14 @@ def test_tarball_leaves_out_lab_and_tests(installed):
 
 
 def test_installed_collection_is_listed(installed):
-    _, dest = installed
+    dest = installed[1]
     out = _run("ansible-galaxy", "collection", "list", "sdstack.consul", "-p", str(dest), "--format", "json").stdout
     found = {name for coll in json.loads(out).values() for name in coll}
     assert "sdstack.consul" in found
 
 
 def test_content_resolves_by_fqcn(installed):
-    _, dest = installed
+    dest = installed[1]
     doc = _run("ansible-doc", "-t", "filter", "--json", "sdstack.consul.checksum_entry", collections=dest).stdout
     assert json.loads(doc)["sdstack.consul.checksum_entry"]["doc"]["name"] == "checksum_entry"
     roles = _run("ansible-doc", "-t", "role", "--list", "--json", "sdstack.consul", collections=dest).stdout
