@@ -1,0 +1,91 @@
+# Copyright: sdstack.consul contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Reading and judging a Consul cluster's Raft state (used by consul_raft and the roles' waits)."""
+
+from __future__ import annotations
+
+from ansible_collections.sdstack.consul.plugins.module_utils.consul_api import ConsulError
+
+# Serf member status codes (serf.MemberStatus).
+SERF_STATUS = {0: "none", 1: "alive", 2: "leaving", 3: "left", 4: "failed"}
+
+
+def read_state(client):
+    """One read of leader, Raft configuration, Serf members and autopilot health.
+
+    Leaderless clusters answer some endpoints with HTTP 500; that is a state, not an error.
+    Only "no agent reachable" (and other transport failures) raise ConsulError.
+    """
+    leader_addr = _get_or_none(client, "/v1/status/leader") or ""
+    # stale: any server answers from its own copy, so this works without a leader too.
+    config = _get_or_none(client, "/v1/operator/raft/configuration", params={"stale": True}) or {}
+    members = _get_or_none(client, "/v1/agent/members") or []
+    health = _get_or_none(client, "/v1/operator/autopilot/health", ok=(200, 429))
+
+    servers = config.get("Servers") or []
+    leader_node = ""
+    for s in servers:
+        if leader_addr and (s.get("Address") == leader_addr or s.get("Leader")):
+            leader_node = s.get("Node", "")
+            break
+    return dict(
+        leader=dict(node=leader_node, address=leader_addr if isinstance(leader_addr, str) else ""),
+        voters=sorted(s.get("Node", "") for s in servers if s.get("Voter")),
+        non_voters=sorted(s.get("Node", "") for s in servers if not s.get("Voter")),
+        members=[_member(m) for m in members],
+        failure_tolerance=health.get("FailureTolerance") if isinstance(health, dict) else None,
+        healthy=health.get("Healthy") if isinstance(health, dict) else None,
+        unhealthy_servers=sorted(s.get("Name", "") for s in (health or {}).get("Servers") or []
+                                 if not s.get("Healthy")) if isinstance(health, dict) else [],
+    )
+
+
+def evaluate(state, expected_voters=None, require_leader=True, require_healthy=False, min_failure_tolerance=None):
+    """The unmet conditions, each a short phrase, most important first (empty: all hold)."""
+    unmet = []
+    if require_leader and not state["leader"]["address"]:
+        unmet.append("no leader")
+
+    alive = {m["name"] for m in state["members"] if m["status"] == "alive"}
+    alive_voters = [v for v in state["voters"] if v in alive]
+    if isinstance(expected_voters, int):
+        if len(alive_voters) < expected_voters:
+            down = [v for v in state["voters"] if v not in alive]
+            unmet.append("voters %d/%d%s" % (len(alive_voters), expected_voters,
+                                             (", %s not alive" % ", ".join(down)) if down else ""))
+    elif expected_voters:
+        missing = [n for n in expected_voters if n not in alive_voters]
+        if missing:
+            unmet.append("voters %d/%d, %s missing" % (len(expected_voters) - len(missing), len(expected_voters),
+                                                       ", ".join(missing)))
+
+    if require_healthy and state["healthy"] is not True:
+        if state["healthy"] is None:
+            unmet.append("autopilot health unknown")
+        else:
+            bad = state.get("unhealthy_servers") or []
+            unmet.append("autopilot unhealthy" + (" (%s)" % ", ".join(bad) if bad else ""))
+
+    if min_failure_tolerance is not None:
+        ft = state["failure_tolerance"]
+        if ft is None:
+            unmet.append("failure tolerance unknown (need %d)" % min_failure_tolerance)
+        elif ft < min_failure_tolerance:
+            unmet.append("failure tolerance %d < %d" % (ft, min_failure_tolerance))
+    return unmet
+
+
+def _member(m):
+    tags = m.get("Tags") or {}
+    return dict(name=m.get("Name", ""), address=m.get("Addr", ""), port=m.get("Port"),
+                status=SERF_STATUS.get(m.get("Status"), str(m.get("Status"))), role=tags.get("role", ""))
+
+
+def _get_or_none(client, path, params=None, ok=(200,)):
+    """The body, or None when the cluster answered with an HTTP error (e.g. 500 No cluster leader)."""
+    try:
+        return client.get(path, params=params, ok=ok).body
+    except ConsulError as e:
+        if e.status is None:
+            raise
+        return None

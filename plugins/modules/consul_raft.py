@@ -1,0 +1,201 @@
+#!/usr/bin/python
+# Copyright: sdstack.consul contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: consul_raft
+short_description: Assert that a Consul cluster's Raft has a leader, the expected voters and healthy autopilot
+version_added: 0.1.0
+description:
+  - Reads C(/v1/status/leader), C(/v1/operator/raft/configuration), C(/v1/agent/members) and
+    C(/v1/operator/autopilot/health) and fails with one line naming every unmet condition.
+  - Optionally polls until the conditions hold or a timeout passes (first start, rolling restarts).
+  - Read-only; never reports a change.
+author: sdstack maintainers (@sdstack)
+extends_documentation_fragment:
+  - sdstack.consul.consul
+attributes:
+  check_mode:
+    support: full
+    description: Read-only; runs the same in check mode.
+  diff_mode:
+    support: none
+    description: Nothing to diff.
+options:
+  expected_voters:
+    description:
+      - Voters the cluster must have, alive in Serf and listed as voters in the Raft configuration.
+      - Either a number (at least that many) or a list of node names (all of them, naming the missing ones).
+    type: raw
+  require_leader:
+    description: Require an elected leader.
+    type: bool
+    default: true
+  require_healthy:
+    description: Require autopilot to report the cluster healthy (every server healthy and stable).
+    type: bool
+    default: false
+  min_failure_tolerance:
+    description: Minimum number of servers the cluster can lose without losing quorum, as autopilot computes it.
+    type: int
+  wait:
+    description: Poll until every condition holds, or fail after O(wait_timeout) seconds.
+    type: bool
+    default: false
+  wait_timeout:
+    description: Seconds to poll when O(wait=true).
+    type: float
+    default: 60
+  poll_interval:
+    description: Seconds between two reads when O(wait=true).
+    type: float
+    default: 1
+"""
+
+EXAMPLES = r"""
+- name: Wait until the new cluster elected a leader and has all three voters
+  sdstack.consul.consul_raft:
+    url: [http://10.0.0.11:8500, http://10.0.0.12:8500, http://10.0.0.13:8500]
+    expected_voters: [node1, node2, node3]
+    wait: true
+    wait_timeout: 60
+
+- name: Before restarting the next server, require one server of headroom
+  sdstack.consul.consul_raft:
+    url: http://127.0.0.1:8500
+    require_healthy: true
+    min_failure_tolerance: 1
+"""
+
+RETURN = r"""
+leader:
+  description: The leader, or empty values when there is none.
+  returned: always
+  type: dict
+  contains:
+    node:
+      description: Node name of the leader.
+      type: str
+    address:
+      description: Raft address (C(host:server port)) of the leader.
+      type: str
+  sample: {node: node1, address: "10.0.0.11:8300"}
+voters:
+  description: Node names listed as voters in the Raft configuration.
+  returned: always
+  type: list
+  elements: str
+non_voters:
+  description: Node names in the Raft configuration that do not vote.
+  returned: always
+  type: list
+  elements: str
+members:
+  description: Serf LAN members as the answering agent sees them.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"name": "node1", "address": "10.0.0.11", "port": 8301, "status": "alive", "role": "consul"}]
+failure_tolerance:
+  description: Servers the cluster can lose without losing quorum (autopilot); null when unknown.
+  returned: always
+  type: int
+healthy:
+  description: Autopilot's verdict; null when unknown (no leader).
+  returned: always
+  type: bool
+unhealthy_servers:
+  description: Servers autopilot reports unhealthy.
+  returned: always
+  type: list
+  elements: str
+unmet:
+  description: The conditions that did not hold at the last read (empty on success).
+  returned: always
+  type: list
+  elements: str
+elapsed:
+  description: Seconds spent polling.
+  returned: always
+  type: float
+"""
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.sdstack.consul.plugins.module_utils.consul_api import (
+    ConsulClient,
+    ConsulError,
+    connection_argspec,
+)
+from ansible_collections.sdstack.consul.plugins.module_utils.raft_state import evaluate, read_state
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=connection_argspec(
+            expected_voters=dict(type="raw"),
+            require_leader=dict(type="bool", default=True),
+            require_healthy=dict(type="bool", default=False),
+            min_failure_tolerance=dict(type="int"),
+            wait=dict(type="bool", default=False),
+            wait_timeout=dict(type="float", default=60),
+            poll_interval=dict(type="float", default=1),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    expected = _expected_voters(module, p["expected_voters"])
+    client = ConsulClient.from_module(module)
+
+    start = time.monotonic()
+    deadline = start + (p["wait_timeout"] if p["wait"] else 0)
+    while True:
+        try:
+            state = read_state(client)
+        except ConsulError as e:
+            state = None
+            unmet = [str(e)]
+        else:
+            unmet = evaluate(state, expected, p["require_leader"], p["require_healthy"], p["min_failure_tolerance"])
+        if not unmet or time.monotonic() >= deadline:
+            break
+        time.sleep(min(p["poll_interval"], max(deadline - time.monotonic(), 0)))
+
+    elapsed = round(time.monotonic() - start, 2)
+    result = dict(state or _empty_state(), changed=False, unmet=unmet, elapsed=elapsed)
+    if unmet:
+        first = unmet[0] + (" after %ds" % round(elapsed) if p["wait"] else "")
+        module.fail_json(msg="; ".join([first] + unmet[1:]), **result)
+    module.exit_json(**result)
+
+
+def _expected_voters(module, value):
+    """None, a positive count, or a list of node names."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        module.fail_json(msg="expected_voters: give a number or a list of node names, not %s" % value)
+    if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
+        count = int(value)
+        if count < 1:
+            module.fail_json(msg="expected_voters: %d is not a positive number of voters" % count)
+        return count
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",")]
+    if isinstance(value, list) and value and all(isinstance(v, str) and v for v in value):
+        return list(value)
+    module.fail_json(msg="expected_voters: give a number or a list of node names, got %r" % (value,))
+    return None  # not reached
+
+
+def _empty_state():
+    return dict(leader=dict(node="", address=""), voters=[], non_voters=[], members=[],
+                failure_tolerance=None, healthy=None, unhealthy_servers=[])
+
+
+if __name__ == "__main__":
+    main()
