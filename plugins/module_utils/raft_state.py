@@ -46,13 +46,16 @@ def evaluate(state, expected_voters=None, require_leader=True, require_healthy=F
     if require_leader and not state["leader"]["address"]:
         unmet.append("no leader")
 
+    # Serf takes ~5 s to mark a dead server failed; autopilot notices within ~3 s (LastContact).
+    # A voter counts only if both see it well.
     alive = {m["name"] for m in state["members"] if m["status"] == "alive"}
-    alive_voters = [v for v in state["voters"] if v in alive]
+    unhealthy = set(state.get("unhealthy_servers") or [])
+    alive_voters = [v for v in state["voters"] if v in alive and v not in unhealthy]
     if isinstance(expected_voters, int):
         if len(alive_voters) < expected_voters:
-            down = [v for v in state["voters"] if v not in alive]
+            down = [v for v in state["voters"] if v not in alive_voters]
             unmet.append("voters %d/%d%s" % (len(alive_voters), expected_voters,
-                                             (", %s not alive" % ", ".join(down)) if down else ""))
+                                             (", %s down" % ", ".join(down)) if down else ""))
     elif expected_voters:
         missing = [n for n in expected_voters if n not in alive_voters]
         if missing:

@@ -94,6 +94,14 @@ def test_follower_down_autopilot_429_is_unhealthy_not_an_error(monkeypatch, caps
     assert r["changed"] is False
 
 
+def test_voter_autopilot_lost_counts_as_missing_before_serf_notices(monkeypatch, capsys):
+    # Recorded ~3 s after SIGKILL: Serf still says alive, autopilot already lost contact.
+    r = run(monkeypatch, capsys, Cluster("one_down"), expected_voters=ALL)
+    assert r["failed"] and r["msg"] == "voters 2/3, node2 missing"
+    r = run(monkeypatch, capsys, Cluster("one_down"), expected_voters=3)
+    assert r["failed"] and r["msg"] == "voters 2/3, node2 down"
+
+
 def test_leaderless_names_what_is_missing(monkeypatch, capsys):
     r = run(monkeypatch, capsys, Cluster("leaderless"), expected_voters=ALL, require_healthy=True)
     assert r["failed"]
