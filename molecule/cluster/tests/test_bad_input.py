@@ -1,0 +1,77 @@
+"""Bad input against the running cluster: each run fails (or warns) with a clear one-line
+reason, and the live configuration, binary and running servers are left exactly as they were."""
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[2]
+HOSTS = ["consul1", "consul2", "consul3"]
+testinfra_hosts = ["consul1"]  # the checks below address every host themselves
+
+
+def podman(*args):
+    return subprocess.run(["podman", *args], check=True, capture_output=True, text=True).stdout
+
+
+def snapshot():
+    """Bytes of every live config and of the binary, and each server's PID, per host."""
+    out = {}
+    for h in HOSTS:
+        out[h] = podman("exec", h, "sh", "-c",
+                        "sha256sum /usr/local/bin/consul /etc/consul.d/*/consul.json /etc/systemd/system/consul@.service;"
+                        " systemctl show -p MainPID -p ActiveEnterTimestamp 'consul@*'")
+    return out
+
+
+def converge(extra, *args, inventory_extra=None):
+    cmd = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"]]
+    if inventory_extra:
+        cmd += ["-i", str(inventory_extra)]
+    cmd += [str(HERE.parent / "converge.yml"), "-e", json.dumps(extra), *args]
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO / ".lab" / "collections"), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_DEPRECATION_WARNINGS="0")
+    run = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, check=False)
+    return run.returncode, run.stdout + run.stderr
+
+
+@pytest.fixture
+def unchanged():
+    before = snapshot()
+    yield
+    assert snapshot() == before, "a rejected run changed the live cluster"
+
+
+@pytest.mark.parametrize("extra,message", [
+    ({"consul_instances": [{"name": "{{ inventory_hostname }}"}, {"name": "{{ inventory_hostname }}-b"}]},
+     "port 8500 on 10.89.20.21 is used by both consul1 (http) and consul1-b (http)"),
+    ({"consul_extra_config": {"bogus_key": 1}}, "invalid config key bogus_key"),
+    ({"consul_version": "1.8.99"}, "consul_1.8.99_SHA256SUMS"),
+    ({"consul_version": "1.8.8", "consul_release_base_url": "http://10.89.20.2:9/hashicorp/consul"},
+     "Connection refused"),
+    ({"consul_raft_multiplier": "fast"}, "consul_raft_multiplier"),
+    ({"consul_unpack_on": "everywhere"}, "consul_unpack_on"),
+    ({"consul_instances": [{"name": "x", "ports": {"http": 99999}}]}, "port http: 99999 is not a port number"),
+], ids=["colliding-ports", "invalid-extra-key", "unknown-version", "mirror-unreachable", "bad-type",
+        "bad-choice", "bad-port"])
+def test_rejected_before_anything_changes(unchanged, extra, message):
+    rc, out = converge(extra)
+    assert rc != 0, out
+    assert message in out, out[-3000:]
+    assert "Traceback" not in out
+
+
+@pytest.mark.parametrize("members,warning", [
+    (["consul1", "consul2"], "2 servers tolerate no more failures than 1"),
+    (["consul1"], "a single server has no fault tolerance"),
+])
+def test_server_counts_without_fault_tolerance_warn(unchanged, tmp_path, members, warning):
+    inv = tmp_path / "subset.yml"
+    inv.write_text(json.dumps({"subset": {"hosts": {h: None for h in members}}}))
+    rc, out = converge({"consul_group": "subset"}, "--check", "--limit", ",".join(members), inventory_extra=inv)
+    assert rc == 0, out[-3000:]
+    assert warning in " ".join(out.split()), out[-3000:]
