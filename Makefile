@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help test lint sanity unit molecule lab-up lab-down lab-status build clean
+.PHONY: help test bench lint sanity unit molecule lab-up lab-down lab-status build clean
 
 help:
 	@echo "make test      install what is missing, bring the lab up, run lint + sanity + unit + Molecule, take it down"
@@ -10,9 +10,13 @@ help:
 	@echo "make lint|sanity|unit|molecule   one stage (MOLECULE_SCENARIOS=smoke limits Molecule)"
 	@echo "make lab-up | lab-down | lab-status"
 	@echo "make build     ansible-galaxy collection build"
+	@echo "make bench     benchmarks (bench/; results in bench/results/, summary in docs/benchmarks.md)"
 
 test:
 	lab/run-tests
+
+bench:
+	bench/run
 
 lint sanity unit molecule:
 	lab/run-tests $@

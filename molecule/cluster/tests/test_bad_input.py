@@ -75,3 +75,12 @@ def test_server_counts_without_fault_tolerance_warn(unchanged, tmp_path, members
     rc, out = converge({"consul_group": "subset"}, "--check", "--limit", ",".join(members), inventory_extra=inv)
     assert rc == 0, out[-3000:]
     assert warning in " ".join(out.split()), out[-3000:]
+
+
+@pytest.mark.parametrize("args", [["--limit", "consul2"], ["--check"]], ids=["limit-one-host", "check-mode"])
+def test_rerun_variants_change_nothing(unchanged, args):
+    # --limit: retry_join and bootstrap_expect still come from the whole group's inventory data.
+    rc, out = converge({}, *args)
+    assert rc == 0, out[-3000:]
+    recap = [line for line in out.splitlines() if line.startswith("consul")]
+    assert recap and all("changed=0" in line and "failed=0" in line for line in recap), recap
