@@ -96,11 +96,11 @@ def main():
             molecule("create")
             res["cold_converge_s"].append(molecule("converge"))
             res["idempotent_rerun_s"].append(molecule("converge"))
-            print("run %d: cold %.1fs, rerun %.1fs" % (i + 1, res["cold_converge_s"][-1],
-                                                        res["idempotent_rerun_s"][-1]), file=sys.stderr)
+            print("run %d: cold %.1fs, rerun %.1fs"
+                  % (i + 1, res["cold_converge_s"][-1], res["idempotent_rerun_s"][-1]), file=sys.stderr)
         for mult in ("5", "1"):
             molecule("converge", "-e", "consul_raft_multiplier=%s" % mult)
-            for _ in range(args.kills):
+            for _kill in range(args.kills):
                 res["failover_s"][mult].append(failover_once())
                 print("multiplier %s: failover %.2fs" % (mult, res["failover_s"][mult][-1]), file=sys.stderr)
     finally:
@@ -123,8 +123,8 @@ def main():
     path.write_text(json.dumps(out, indent=2) + "\n")
     print("| measure | median | runs |\n|---|---|---|")
     print("| cold converge (3 hosts) | %.1f s | %s |" % (summary["cold_converge_median_s"], res["cold_converge_s"]))
-    print("| idempotent rerun | %.1f s (x%.2f of cold) | %s |" % (summary["idempotent_rerun_median_s"],
-                                                                 summary["rerun_vs_cold_ratio"], res["idempotent_rerun_s"]))
+    print("| idempotent rerun | %.1f s (x%.2f of cold) | %s |"
+          % (summary["idempotent_rerun_median_s"], summary["rerun_vs_cold_ratio"], res["idempotent_rerun_s"]))
     for mult in ("5", "1"):
         print("| leader failover, raft_multiplier %s | %.2f s | %s |" % (
             mult, summary["failover_median_s_multiplier_" + mult], [round(x, 2) for x in res["failover_s"][mult]]))
