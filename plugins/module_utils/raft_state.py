@@ -37,6 +37,8 @@ def read_state(client):
         healthy=health.get("Healthy") if isinstance(health, dict) else None,
         unhealthy_servers=sorted(s.get("Name", "") for s in (health or {}).get("Servers") or []
                                  if not s.get("Healthy")) if isinstance(health, dict) else [],
+        healthy_servers=sorted(s.get("Name", "") for s in (health or {}).get("Servers") or []
+                               if s.get("Healthy")) if isinstance(health, dict) else None,
     )
 
 
@@ -48,9 +50,10 @@ def evaluate(state, expected_voters=None, require_leader=True, require_healthy=F
 
     # Serf takes ~5 s to mark a dead server failed; autopilot notices within ~3 s (LastContact).
     # A voter counts only if both see it well.
+    # A voter counts only if both see it well; autopilot may also drop it from its list.
     alive = {m["name"] for m in state["members"] if m["status"] == "alive"}
-    unhealthy = set(state.get("unhealthy_servers") or [])
-    alive_voters = [v for v in state["voters"] if v in alive and v not in unhealthy]
+    healthy = state.get("healthy_servers")
+    alive_voters = [v for v in state["voters"] if v in alive and (healthy is None or v in healthy)]
     if isinstance(expected_voters, int):
         if len(alive_voters) < expected_voters:
             down = [v for v in state["voters"] if v not in alive_voters]

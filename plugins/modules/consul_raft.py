@@ -111,6 +111,11 @@ unhealthy_servers:
   returned: always
   type: list
   elements: str
+healthy_servers:
+  description: Servers autopilot reports healthy; null when unknown (no leader).
+  returned: always
+  type: list
+  elements: str
 unmet:
   description: The conditions that did not hold at the last read (empty on success).
   returned: always
@@ -194,7 +199,7 @@ def _expected_voters(module, value):
 
 def _empty_state():
     return dict(leader=dict(node="", address=""), voters=[], non_voters=[], members=[],
-                failure_tolerance=None, healthy=None, unhealthy_servers=[])
+                failure_tolerance=None, healthy=None, unhealthy_servers=[], healthy_servers=None)
 
 
 if __name__ == "__main__":

@@ -102,6 +102,15 @@ def test_voter_autopilot_lost_counts_as_missing_before_serf_notices(monkeypatch,
     assert r["failed"] and r["msg"] == "voters 2/3, node2 down"
 
 
+def test_voter_dropped_from_autopilots_list_counts_as_missing(monkeypatch, capsys):
+    cluster = Cluster("healthy")
+    status, body = cluster.states[0]["/v1/operator/autopilot/health"]
+    body = dict(body, Healthy=False, FailureTolerance=0, Servers=[x for x in body["Servers"] if x["Name"] != "node1"])
+    cluster.states[0]["/v1/operator/autopilot/health"] = (status, body)
+    r = run(monkeypatch, capsys, cluster, expected_voters=ALL)
+    assert r["failed"] and r["msg"] == "voters 2/3, node1 missing"
+
+
 def test_leaderless_names_what_is_missing(monkeypatch, capsys):
     r = run(monkeypatch, capsys, Cluster("leaderless"), expected_voters=ALL, require_healthy=True)
     assert r["failed"]
