@@ -28,7 +28,11 @@ SESSION.trust_env = False  # lab addresses only, never through a proxy
 
 
 def sh(*cmd, **kw):
-    return subprocess.run(cmd, cwd=REPO, check=True, capture_output=True, text=True, **kw).stdout
+    run = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, check=False, **kw)
+    if run.returncode:
+        sys.stderr.write(run.stdout[-4000:] + run.stderr[-2000:])
+        raise SystemExit("failed (rc=%d): %s" % (run.returncode, " ".join(cmd)))
+    return run.stdout
 
 
 def molecule(step, *extra):

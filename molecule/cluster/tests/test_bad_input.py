@@ -77,7 +77,12 @@ def test_server_counts_without_fault_tolerance_warn(unchanged, tmp_path, members
     assert warning in " ".join(out.split()), out[-3000:]
 
 
-@pytest.mark.parametrize("args", [["--limit", "consul2"], ["--check"]], ids=["limit-one-host", "check-mode"])
+@pytest.mark.parametrize("args", [
+    ["--limit", "consul2"],
+    ["--check"],
+    # -e key=value gives strings; the rendered config must still be identical (typed JSON).
+    ["--check", "-e", "consul_raft_multiplier=1", "-e", "consul_ui=true", "-e", "consul_limit_nofile=65536"],
+], ids=["limit-one-host", "check-mode", "string-extra-vars"])
 def test_rerun_variants_change_nothing(unchanged, args):
     # --limit: retry_join and bootstrap_expect still come from the whole group's inventory data.
     rc, out = converge({}, *args)
