@@ -38,3 +38,10 @@ def test_non_text_input_is_a_clear_error():
 
 def test_registered_under_its_name():
     assert FilterModule().filters()["checksum_entry"] is checksum_entry
+
+
+def test_release_arch():
+    from ansible_collections.sdstack.consul.plugins.filter.release import release_arch
+    assert release_arch("x86_64") == "amd64" and release_arch("aarch64") == "arm64"
+    assert release_arch("riscv64") == "riscv64"
+    assert release_arch("x86_64", "arm64") == "arm64"
