@@ -8,11 +8,10 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from urllib.response import addinfourl
 from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils import _internal as module_internal
-from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.sdstack.consul.plugins.module_utils import consul_api
 from ansible_collections.sdstack.consul.plugins.modules import consul_service
 
 FIX = Path(__file__).resolve().parents[2] / "fixtures" / "consul_1.8.7" / "agent_services"
@@ -21,17 +20,6 @@ URL = "http://127.0.0.1:8500"
 
 def fixture(name):
     return json.loads((FIX / name).read_text())
-
-
-class _Resp:
-    def __init__(self, status, raw):
-        self.status, self.raw, self.headers = status, raw, {}
-
-    def getcode(self):
-        return self.status
-
-    def read(self):
-        return self.raw
 
 
 class Agent:
@@ -86,7 +74,7 @@ class Agent:
 
     @staticmethod
     def _ok(body):
-        return _Resp(200, b"" if body is None else json.dumps(body).encode())
+        return addinfourl(io.BytesIO(b"" if body is None else json.dumps(body).encode()), {}, "", 200)
 
     def writes(self):
         return [c for c in self.calls if c[0] == "PUT"]
@@ -99,18 +87,17 @@ SEED_NODE_EXPORTER = dict(
     checks=[{"http": "http://127.0.0.1:19100/", "interval": "10s"}])
 
 
-def run(monkeypatch, capsys, agent, **args):
-    monkeypatch.setattr(consul_api, "open_url", agent)
-    args.setdefault("url", [URL])
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            consul_service.main()
-    return json.loads(capsys.readouterr().out)
+@pytest.fixture
+def run(run_module):
+    def go(agent, **args):
+        args.setdefault("url", [URL])
+        return run_module(consul_service, agent, **args)
+    return go
 
 
-def test_register_sends_the_seed_payload_with_a_replace_value_consul_honours(monkeypatch, capsys):
+def test_register_sends_the_seed_payload_with_a_replace_value_consul_honours(run):
     agent = Agent()
-    r = run(monkeypatch, capsys, agent, **SEED_NODE_EXPORTER)
+    r = run(agent, **SEED_NODE_EXPORTER)
     assert r["changed"] and r["action"] == "created", r
     (method, path, query, body), = agent.writes()
     assert query == {"replace-existing-checks": ["true"]}
@@ -121,30 +108,30 @@ def test_register_sends_the_seed_payload_with_a_replace_value_consul_honours(mon
     assert set(agent.services["node-exporter"]) <= set(fixture("03_get_services.json")["body"]["node-exporter"])
 
 
-def test_second_run_changes_nothing(monkeypatch, capsys):
+def test_second_run_changes_nothing(run):
     agent = Agent()
-    run(monkeypatch, capsys, agent, **SEED_NODE_EXPORTER)
-    r = run(monkeypatch, capsys, agent, **SEED_NODE_EXPORTER)
+    run(agent, **SEED_NODE_EXPORTER)
+    r = run(agent, **SEED_NODE_EXPORTER)
     assert r["changed"] is False and r["action"] == "none"
     assert len(agent.writes()) == 1
 
 
-def test_check_change_is_seen_although_the_agent_hides_definitions(monkeypatch, capsys):
+def test_check_change_is_seen_although_the_agent_hides_definitions(run):
     agent = Agent()
-    run(monkeypatch, capsys, agent, **SEED_NODE_EXPORTER)
+    run(agent, **SEED_NODE_EXPORTER)
     changed = {**SEED_NODE_EXPORTER, "checks": [{"http": "http://127.0.0.1:19100/", "interval": "5s"}]}
-    r = run(monkeypatch, capsys, agent, **changed)
+    r = run(agent, **changed)
     assert r["changed"] and r["action"] == "updated"
     assert r["diff"]["before"]["Checks"][0]["Notes"] != r["diff"]["after"]["Checks"][0]["Notes"]
 
 
-def test_stale_check_of_a_hand_registered_service_is_replaced(monkeypatch, capsys):
+def test_stale_check_of_a_hand_registered_service_is_replaced(run):
     # The recorded agent state: cadvisor-exporter with two checks (one critical TCP).
     checks = fixture("06_get_checks_tcp_critical.json")["body"]
     services = {"cadvisor-exporter": dict(fixture("03_get_services.json")["body"]["node-exporter"],
                                           ID="cadvisor-exporter", Service="cadvisor-exporter", Port=19101)}
     agent = Agent(services, checks)
-    r = run(monkeypatch, capsys, agent, id="cadvisor-exporter", name="cadvisor-exporter", port=19101,
+    r = run(agent, id="cadvisor-exporter", name="cadvisor-exporter", port=19101,
             checks=[{"name": "metrics", "http": "http://127.0.0.1:19100/", "interval": "5s"}])
     assert r["changed"]
     left = sorted(k for k, c in agent.checks.items() if c["ServiceID"] == "cadvisor-exporter")
@@ -153,42 +140,42 @@ def test_stale_check_of_a_hand_registered_service_is_replaced(monkeypatch, capsy
     assert "service:node-exporter" in agent.checks
 
 
-def test_check_mode_and_diff_write_nothing(monkeypatch, capsys):
+def test_check_mode_and_diff_write_nothing(run):
     agent = Agent()
-    r = run(monkeypatch, capsys, agent, _ansible_check_mode=True, _ansible_diff=True, **SEED_NODE_EXPORTER)
+    r = run(agent, _ansible_check_mode=True, _ansible_diff=True, **SEED_NODE_EXPORTER)
     assert r["changed"] and agent.writes() == []
     assert r["diff"]["before"] == {} and r["diff"]["after"]["Service"] == "node-exporter"
 
 
-def test_deregister_and_deregister_again(monkeypatch, capsys):
+def test_deregister_and_deregister_again(run):
     agent = Agent()
-    run(monkeypatch, capsys, agent, **SEED_NODE_EXPORTER)
-    r = run(monkeypatch, capsys, agent, id="node-exporter", state="absent")
+    run(agent, **SEED_NODE_EXPORTER)
+    r = run(agent, id="node-exporter", state="absent")
     assert r["changed"] and r["action"] == "deleted" and "node-exporter" not in agent.services
     assert not any(c["ServiceID"] == "node-exporter" for c in agent.checks.values())
-    r = run(monkeypatch, capsys, agent, id="node-exporter", state="absent")
+    r = run(agent, id="node-exporter", state="absent")
     assert r["changed"] is False
 
 
-def test_bulk_reads_twice_whatever_the_count(monkeypatch, capsys):
+def test_bulk_reads_twice_whatever_the_count(run):
     agent = Agent()
     svcs = [dict(name="svc-%03d" % i, port=9000 + i, checks=[{"tcp": "127.0.0.1:%d" % (9000 + i), "interval": "10s"}])
             for i in range(50)]
-    r = run(monkeypatch, capsys, agent, services=svcs)
+    r = run(agent, services=svcs)
     assert r["changed"] and [x["action"] for x in r["services"]] == ["created"] * 50
     assert [c[1] for c in agent.calls if c[0] == "GET"] == ["/v1/agent/services", "/v1/agent/checks"]
     svcs[7]["port"] = 1
     svcs.append(dict(name="svc-003", state="absent"))
     svcs.pop(3)
-    r = run(monkeypatch, capsys, agent, services=svcs)
+    r = run(agent, services=svcs)
     assert [x["id"] for x in r["services"] if x["changed"]] == ["svc-007", "svc-003"]
     assert "svc-003" not in agent.services
 
 
-def test_bulk_validates_everything_before_the_first_write(monkeypatch, capsys):
+def test_bulk_validates_everything_before_the_first_write(run):
     agent = Agent()
     svcs = [dict(name="ok"), dict(name="bad", checks=[{"http": "http://x/", "tcp": "x:1", "interval": "1s"}])]
-    r = run(monkeypatch, capsys, agent, services=svcs)
+    r = run(agent, services=svcs)
     assert r["failed"] and r["msg"] == "services[1]: service bad check 1: give exactly one of http, tcp, ttl, grpc " \
                                        "(got http, tcp)"
     assert agent.writes() == []
@@ -207,37 +194,37 @@ def test_bulk_validates_everything_before_the_first_write(monkeypatch, capsys):
     (dict(services=[{"name": "a"}, {"name": "b", "port": "http"}]), "services[1]: argument 'port' is of type str"),
     (dict(services=[{"name": "a", "tgas": ["x"]}]), "services[0]: unknown option tgas. Supported parameters include: address,"),
 ])
-def test_bad_input_is_one_line_and_writes_nothing(monkeypatch, capsys, args, msg):
+def test_bad_input_is_one_line_and_writes_nothing(run, args, msg):
     agent = Agent()
-    r = run(monkeypatch, capsys, agent, **args)
+    r = run(agent, **args)
     assert r["failed"] and r["msg"].startswith(msg) and "\n" not in r["msg"], r["msg"]
     assert agent.writes() == []
 
 
-def test_consuls_own_400_text_is_the_message(monkeypatch, capsys):
+def test_consuls_own_400_text_is_the_message(run):
     rec = fixture("11_register_bad_check_no_interval.json")
     agent = Agent(reject=(rec["status"], rec["body"]))
-    r = run(monkeypatch, capsys, agent, name="s")
+    r = run(agent, name="s")
     assert r["failed"]
     assert r["msg"] == "service s: PUT /v1/agent/service/register: HTTP 400: " + rec["body"].strip()
 
 
-def test_unreachable_agent(monkeypatch, capsys):
+def test_unreachable_agent(run):
     agent = Agent()
     agent.reachable = False
-    r = run(monkeypatch, capsys, agent, name="s")
+    r = run(agent, name="s")
     assert r["failed"] and r["msg"].startswith("no Consul agent reachable: http://127.0.0.1:8500 (")
 
 
-def test_dns_unsafe_name_warns(monkeypatch, capsys):
+def test_dns_unsafe_name_warns(run, monkeypatch):
     # Other tests load controller code in this process, which makes module warnings go to the
     # controller's display instead of the result; a real module run is never on the controller.
     monkeypatch.setattr(module_internal, "is_controller", False)
-    r = run(monkeypatch, capsys, Agent(), name="node-exporter-172.30.12.100")
+    r = run(Agent(), name="node-exporter-172.30.12.100")
     assert not r.get("failed")
     assert any("not DNS-safe" in json.dumps(w) for w in r.get("warnings", [])), r
 
 
-def test_token_never_in_output(monkeypatch, capsys):
-    r = run(monkeypatch, capsys, Agent(), token="s3cr3t-t0ken", **SEED_NODE_EXPORTER)
+def test_token_never_in_output(run):
+    r = run(Agent(), token="s3cr3t-t0ken", **SEED_NODE_EXPORTER)
     assert "s3cr3t-t0ken" not in json.dumps(r)
