@@ -4,6 +4,11 @@
 # roles run their production download path with only the base URL changed:
 #   hashicorp/consul/<v>/consul_<v>_linux_amd64.zip            + consul_<v>_SHA256SUMS
 #   github/prometheus/<project>/releases/download/v<v>/<project>-<v>.linux-amd64.tar.gz + sha256sums.txt
+#   github/google/cadvisor/releases/download/v<v>/cadvisor-v<v>-linux-amd64 (a bare binary, as
+#     upstream ships it) + <binary>.sha256 (upstream prints sums in its release notes only; the
+#     role takes the sum as a value or as a checksum-file URL, and the lab uses this file)
+# Prometheus 2.42.0 is Debian bookworm's build, which lacks Consul service discovery: tests use
+# it to prove the prometheus role refuses such a build with a clear message.
 # Archives are reproducible (fixed mtimes, owners, order) so checksums are stable.
 . "$(dirname "$0")/lib.sh"
 
@@ -12,6 +17,8 @@ ARTIFACTS=(
   "consul                   bullseye 1.8.7  consul"
   "prometheus               bullseye 2.24.1 prometheus"
   "prometheus-node-exporter bookworm 1.5.0  node_exporter"
+  "prometheus               bookworm 2.42.0 prometheus"
+  "cadvisor                 bullseye 0.38.7 cadvisor"
 )
 
 MIRROR=$LAB_CACHE/mirror
@@ -25,14 +32,15 @@ apt_private() {
 }
 
 fetch_debs() {
-  mkdir -p "$APT/lists/partial" "$APT/cache/archives/partial" "$APT/debs"
+  mkdir -p "$APT/lists/partial" "$APT/cache/archives/partial"
   printf 'deb %s %s main\n' "$DEBIAN_MIRROR" bullseye "$DEBIAN_MIRROR" bookworm > "$APT/sources.list"
   retry 3 apt_private update > "$APT/update.log" 2>&1 || { cat "$APT/update.log" >&2; die "apt update (private lists) failed"; }
   local line pkg suite
   for line in "${ARTIFACTS[@]}"; do
     read -r pkg suite _ <<< "$line"
     # Pin the suite: bookworm also has consul/prometheus, but not the builds we need.
-    (cd "$APT/debs" && retry 3 apt_private download "$pkg/$suite") > "$APT/download.log" 2>&1 \
+    mkdir -p "$APT/debs/$suite"
+    (cd "$APT/debs/$suite" && retry 3 apt_private download "$pkg/$suite") > "$APT/download.log" 2>&1 \
       || { cat "$APT/download.log" >&2; die "download of $pkg/$suite failed"; }
   done
 }
@@ -62,7 +70,7 @@ repackage() {
   trap "rm -rf '$stage'" RETURN
   for line in "${ARTIFACTS[@]}"; do
     read -r pkg suite ver kind <<< "$line"
-    deb=$(find "$APT/debs" -name "${pkg}_*.deb" | sort | tail -1)
+    deb=$(find "$APT/debs/$suite" -name "${pkg}_*.deb" | sort | tail -1)
     x=$stage/x-$pkg; mkdir -p "$x"; dpkg-deb -x "$deb" "$x"
     case $kind in
       consul)
@@ -71,16 +79,22 @@ repackage() {
         (cd "$dir" && sha256sum "consul_${ver}_linux_amd64.zip" > "consul_${ver}_SHA256SUMS") ;;
       prometheus)
         local top=prometheus-$ver.linux-amd64
-        mkdir -p "$stage/t/$top"
+        rm -rf "$stage/t"; mkdir -p "$stage/t/$top"
         install -m 0755 "$x/usr/bin/prometheus" "$stage/t/$top/prometheus"
         install -m 0755 "$x/usr/bin/promtool" "$stage/t/$top/promtool"
         cp "$x/usr/share/doc/prometheus/copyright" "$stage/t/$top/LICENSE"
         dir=$stage/github/prometheus/prometheus/releases/download/v$ver; mkdir -p "$dir"
         reproducible_tgz "$dir/$top.tar.gz" "$stage/t" "$top"
         (cd "$dir" && sha256sum "$top.tar.gz" > sha256sums.txt) ;;
+      cadvisor)
+        local bin=cadvisor-v$ver-linux-amd64
+        dir=$stage/github/google/cadvisor/releases/download/v$ver; mkdir -p "$dir"
+        install -m 0755 "$x/usr/bin/cadvisor" "$dir/$bin"
+        touch -d @0 "$dir/$bin"
+        (cd "$dir" && sha256sum "$bin" > "$bin.sha256") ;;
       node_exporter)
         local top=node_exporter-$ver.linux-amd64
-        mkdir -p "$stage/t/$top"
+        rm -rf "$stage/t"; mkdir -p "$stage/t/$top"
         install -m 0755 "$x/usr/bin/prometheus-node-exporter" "$stage/t/$top/node_exporter"
         cp "$x/usr/share/doc/prometheus-node-exporter/copyright" "$stage/t/$top/LICENSE"
         dir=$stage/github/prometheus/node_exporter/releases/download/v$ver; mkdir -p "$dir"

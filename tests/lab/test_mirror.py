@@ -22,7 +22,12 @@ RELEASES = [
      ["prometheus-2.24.1.linux-amd64/prometheus", "prometheus-2.24.1.linux-amd64/promtool"]),
     (GH / "node_exporter/releases/download/v1.5.0/sha256sums.txt",
      "node_exporter-1.5.0.linux-amd64.tar.gz", ["node_exporter-1.5.0.linux-amd64/node_exporter"]),
+    # Debian bookworm's build, without Consul SD: the prometheus role must refuse it.
+    (GH / "prometheus/releases/download/v2.42.0/sha256sums.txt",
+     "prometheus-2.42.0.linux-amd64.tar.gz",
+     ["prometheus-2.42.0.linux-amd64/prometheus", "prometheus-2.42.0.linux-amd64/promtool"]),
 ]
+CADVISOR = MIRROR / "github/google/cadvisor/releases/download/v0.38.7/cadvisor-v0.38.7-linux-amd64"
 
 
 def _entries(sums):
@@ -61,3 +66,12 @@ def test_every_archive_is_listed():
     for sums in (r[0] for r in RELEASES):
         archives = {p.name for p in sums.parent.iterdir() if p != sums}
         assert archives == set(_entries(sums)), f"unlisted or missing archives in {sums.parent}"
+
+
+def test_cadvisor_is_a_bare_executable_with_its_sum():
+    # Upstream ships cAdvisor as one binary per platform, no archive.
+    assert CADVISOR.stat().st_mode & stat.S_IXUSR
+    assert CADVISOR.read_bytes()[:4] == b"\x7fELF"
+    digest, name = (CADVISOR.parent / (CADVISOR.name + ".sha256")).read_text().split()
+    assert name == CADVISOR.name
+    assert hashlib.sha256(CADVISOR.read_bytes()).hexdigest() == digest
