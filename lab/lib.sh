@@ -17,6 +17,7 @@ LAB_MIRROR_NAME=${LAB_MIRROR_NAME:-sdstack-mirror}
 LAB_MIRROR_IP=${LAB_MIRROR_IP:-10.89.20.2}
 LAB_MIRROR_PORT=${LAB_MIRROR_PORT:-8080}
 LAB_IMAGE=${LAB_IMAGE:-localhost/sdstack-lab-bookworm}
+LAB_IMAGE=${LAB_IMAGE%:latest}  # `lab env` exports it with its tag
 LAB_LABEL=sdstack.lab=1
 
 DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
