@@ -23,6 +23,7 @@ def read_state(client):
     health = _get_or_none(client, "/v1/operator/autopilot/health", ok=(200, 429))
 
     servers = config.get("Servers") or []
+    autopilot = (health.get("Servers") or []) if isinstance(health, dict) else []
     leader_node = ""
     for s in servers:
         if leader_addr and (s.get("Address") == leader_addr or s.get("Leader")):
@@ -39,7 +40,52 @@ def read_state(client):
                                  if not s.get("Healthy")) if isinstance(health, dict) else [],
         healthy_servers=sorted(s.get("Name", "") for s in (health or {}).get("Servers") or []
                                if s.get("Healthy")) if isinstance(health, dict) else None,
+        servers=[_autopilot_server(s) for s in autopilot],
+        # The leader's last Raft index: a restarted server that applied this much caught up.
+        last_index=max((s.get("LastIndex") or 0 for s in autopilot), default=None),
     )
+
+
+def read_node(client):
+    """What one server's own agent says about its Raft state (GET /v1/agent/self).
+
+    After ``systemctl restart`` returns, the old process is gone: whatever this agent answers
+    comes from the new one, which starts with last_contact "never" and an applied index no
+    newer than its last snapshot until a leader contacts it and commits entries to it.
+    """
+    body = client.get("/v1/agent/self").body
+    body = body if isinstance(body, dict) else {}
+    stats = body.get("Stats") or {}
+    raft = stats.get("raft") or {}
+    build = stats.get("build") or {}
+    return dict(
+        name=(body.get("Config") or {}).get("NodeName", ""),
+        raft_state=raft.get("state", ""),
+        last_contact=raft.get("last_contact", ""),
+        applied_index=_int(raft.get("applied_index")),
+        commit_index=_int(raft.get("commit_index")),
+        term=_int(raft.get("term")),
+        version=build.get("version", "") + ("-" + build["prerelease"] if build.get("prerelease") else ""),
+    )
+
+
+def evaluate_node(node, name, min_index=0, state=None):
+    """Unmet conditions for ``node`` (from read_node) to count as a server back in sync.
+
+    With ``state`` (from read_state), the node must also be an alive, autopilot-healthy voter.
+    """
+    if node["name"] != name:
+        return ["%s: the given URL answers as node %r" % (name, node["name"])]
+    unmet = []
+    if state is not None and name not in _alive_voters(state):
+        unmet.append("%s is not a healthy voter" % name)
+    if node["raft_state"] not in ("Leader", "Follower"):
+        unmet.append("%s raft state %s" % (name, node["raft_state"] or "unknown"))
+    elif node["raft_state"] == "Follower" and node["last_contact"] in ("never", ""):
+        unmet.append("%s has heard from no leader since it started" % name)
+    if node["applied_index"] is None or node["applied_index"] < min_index:
+        unmet.append("%s applied index %s < %d" % (name, node["applied_index"], min_index))
+    return unmet
 
 
 def evaluate(state, expected_voters=None, require_leader=True, require_healthy=False, min_failure_tolerance=None):
@@ -49,11 +95,8 @@ def evaluate(state, expected_voters=None, require_leader=True, require_healthy=F
         unmet.append("no leader")
 
     # Serf takes ~5 s to mark a dead server failed; autopilot notices within ~3 s (LastContact).
-    # A voter counts only if both see it well.
     # A voter counts only if both see it well; autopilot may also drop it from its list.
-    alive = {m["name"] for m in state["members"] if m["status"] == "alive"}
-    healthy = state.get("healthy_servers")
-    alive_voters = [v for v in state["voters"] if v in alive and (healthy is None or v in healthy)]
+    alive_voters = _alive_voters(state)
     if isinstance(expected_voters, int):
         if len(alive_voters) < expected_voters:
             down = [v for v in state["voters"] if v not in alive_voters]
@@ -81,10 +124,31 @@ def evaluate(state, expected_voters=None, require_leader=True, require_healthy=F
     return unmet
 
 
+def _alive_voters(state):
+    alive = {m["name"] for m in state["members"] if m["status"] == "alive"}
+    healthy = state.get("healthy_servers")
+    return [v for v in state["voters"] if v in alive and (healthy is None or v in healthy)]
+
+
 def _member(m):
     tags = m.get("Tags") or {}
     return dict(name=m.get("Name", ""), address=m.get("Addr", ""), port=m.get("Port"),
-                status=SERF_STATUS.get(m.get("Status"), str(m.get("Status"))), role=tags.get("role", ""))
+                status=SERF_STATUS.get(m.get("Status"), str(m.get("Status"))), role=tags.get("role", ""),
+                # The running binary's version ("1.8.7:<revision>"): what an upgrade must restart.
+                version=(tags.get("build") or "").split(":")[0])
+
+
+def _autopilot_server(s):
+    return dict(name=s.get("Name", ""), voter=bool(s.get("Voter")), healthy=bool(s.get("Healthy")),
+                leader=bool(s.get("Leader")), serf_status=s.get("SerfStatus", ""), version=s.get("Version", ""),
+                last_index=s.get("LastIndex"), last_term=s.get("LastTerm"), stable_since=s.get("StableSince", ""))
+
+
+def _int(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _get_or_none(client, path, params=None, ok=(200,)):

@@ -40,6 +40,30 @@ options:
   min_failure_tolerance:
     description: Minimum number of servers the cluster can lose without losing quorum, as autopilot computes it.
     type: int
+  synced_node:
+    description:
+      - Require one server to be back in sync, judged by its own agent (C(/v1/agent/self) at O(synced_node.url)) as
+        well as by the cluster, for example right after a restart.
+      - Its agent must report Raft state C(Follower) with a known last contact (a restarted server says C(never)
+        until a leader contacts it) or C(Leader), and an applied index of at least O(synced_node.min_index).
+      - Unless O(expected_voters) names it, it must also be an alive voter that autopilot reports healthy.
+      - Autopilot alone cannot prove a quick restart happened: it polls every few seconds and may never see the
+        server down, and keeps reporting the old process's health meanwhile.
+    type: dict
+    suboptions:
+      name:
+        description: Node name of the server.
+        type: str
+        required: true
+      url:
+        description: The server's own HTTP API (not a load balancer; its answer must come from that server).
+        type: str
+        required: true
+      min_index:
+        description:
+          - Raft index the server must have applied, typically RV(last_index) read before it was restarted.
+        type: int
+        default: 0
   wait:
     description: Poll until every condition holds, or fail after O(wait_timeout) seconds.
     type: bool
@@ -61,6 +85,17 @@ EXAMPLES = r"""
     expected_voters: [node1, node2, node3]
     wait: true
     wait_timeout: 60
+
+- name: After restarting node2, wait until its new process caught up with the leader
+  sdstack.consul.consul_raft:
+    url: [http://10.0.0.11:8500, http://10.0.0.12:8500, http://10.0.0.13:8500]
+    expected_voters: [node1, node2, node3]
+    require_healthy: true
+    synced_node:
+      name: node2
+      url: http://10.0.0.12:8500
+      min_index: "{{ before_restart.last_index }}"
+    wait: true
 
 - name: Before restarting the next server, require one server of headroom
   sdstack.consul.consul_raft:
@@ -97,7 +132,24 @@ members:
   returned: always
   type: list
   elements: dict
-  sample: [{"name": "node1", "address": "10.0.0.11", "port": 8301, "status": "alive", "role": "consul"}]
+  sample: [{"name": "node1", "address": "10.0.0.11", "port": 8301, "status": "alive", "role": "consul", "version": "1.8.7"}]
+servers:
+  description: Autopilot's view of each server in the Raft configuration (empty when unknown, e.g. no leader).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"name": "node1", "voter": true, "healthy": true, "leader": true, "serf_status": "alive",
+            "version": "1.8.7", "last_index": 42, "last_term": 3, "stable_since": "2026-11-25T20:45:56Z"}]
+last_index:
+  description: The leader's last Raft log index as autopilot reports it; null when unknown.
+  returned: always
+  type: int
+synced_node:
+  description: What the agent of O(synced_node.url) reported at the last read (null when it did not answer).
+  returned: when O(synced_node) is set
+  type: dict
+  sample: {"name": "node2", "raft_state": "Follower", "last_contact": "41.2ms", "applied_index": 42,
+           "commit_index": 42, "term": 3, "version": "1.8.7"}
 failure_tolerance:
   description: Servers the cluster can lose without losing quorum (autopilot); null when unknown.
   returned: always
@@ -136,7 +188,12 @@ from ansible_collections.sdstack.consul.plugins.module_utils.consul_api import (
     ConsulError,
     connection_argspec,
 )
-from ansible_collections.sdstack.consul.plugins.module_utils.raft_state import evaluate, read_state
+from ansible_collections.sdstack.consul.plugins.module_utils.raft_state import (
+    evaluate,
+    evaluate_node,
+    read_node,
+    read_state,
+)
 
 
 def main():
@@ -146,6 +203,11 @@ def main():
             require_leader=dict(type="bool", default=True),
             require_healthy=dict(type="bool", default=False),
             min_failure_tolerance=dict(type="int"),
+            synced_node=dict(type="dict", options=dict(
+                name=dict(type="str", required=True),
+                url=dict(type="str", required=True),
+                min_index=dict(type="int", default=0),
+            )),
             wait=dict(type="bool", default=False),
             wait_timeout=dict(type="float", default=60),
             poll_interval=dict(type="float", default=1),
@@ -155,7 +217,12 @@ def main():
     p = module.params
     expected = _expected_voters(module, p["expected_voters"])
     client = ConsulClient.from_module(module)
+    synced = p["synced_node"]
+    node_client = _node_client(module, client, synced["url"]) if synced else None
+    # The voter part of synced_node is already covered when expected_voters names the node.
+    node_state_check = synced and not (isinstance(expected, list) and synced["name"] in expected)
 
+    node = None
     start = time.monotonic()
     deadline = start + (p["wait_timeout"] if p["wait"] else 0)
     while True:
@@ -166,16 +233,38 @@ def main():
             unmet = [str(e)]
         else:
             unmet = evaluate(state, expected, p["require_leader"], p["require_healthy"], p["min_failure_tolerance"])
+        if synced:
+            node = None
+            try:
+                node = read_node(node_client)
+            except ConsulError as e:
+                unmet.append("%s: %s" % (synced["name"], e))
+            else:
+                unmet += evaluate_node(node, synced["name"], synced["min_index"],
+                                       state if (state and node_state_check) else None)
         if not unmet or time.monotonic() >= deadline:
             break
         time.sleep(min(p["poll_interval"], max(deadline - time.monotonic(), 0)))
 
     elapsed = round(time.monotonic() - start, 2)
     result = dict(state or _empty_state(), changed=False, unmet=unmet, elapsed=elapsed)
+    if synced:
+        result["synced_node"] = node
     if unmet:
         first = unmet[0] + (" after %ds" % round(elapsed) if p["wait"] else "")
         module.fail_json(msg="; ".join([first] + unmet[1:]), **result)
     module.exit_json(**result)
+
+
+def _node_client(module, client, url):
+    """A client for one server only, with the same credentials: no failover to another agent."""
+    try:
+        return ConsulClient([url], token=client.token, ca_path=client.ca_path, client_cert=client.client_cert,
+                            client_key=client.client_key, validate_certs=client.validate_certs,
+                            timeout=client.timeout)
+    except ConsulError as e:
+        module.fail_json(msg="synced_node.%s" % e)
+    return None  # not reached: fail_json exits
 
 
 def _expected_voters(module, value):
@@ -199,7 +288,8 @@ def _expected_voters(module, value):
 
 def _empty_state():
     return dict(leader=dict(node="", address=""), voters=[], non_voters=[], members=[],
-                failure_tolerance=None, healthy=None, unhealthy_servers=[], healthy_servers=None)
+                failure_tolerance=None, healthy=None, unhealthy_servers=[], healthy_servers=None, servers=[],
+                last_index=None)
 
 
 if __name__ == "__main__":

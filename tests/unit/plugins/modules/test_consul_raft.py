@@ -27,16 +27,26 @@ def recorded(state):
 class Cluster:
     """open_url stand-in: serves recorded states; a list of states is served one per full read."""
 
-    def __init__(self, states, down=()):
+    def __init__(self, states, down=(), selves=None):
         self.states = [recorded(s) for s in ([states] if isinstance(states, str) else states)]
         self.down = set(down)
         self.leader_reads = 0
+        # base URL -> successive /v1/agent/self bodies of that one server (the last one repeats);
+        # None in the list: that server refuses connections at that read.
+        self.selves = {b: list(v) for b, v in (selves or {}).items()}
+        self.self_reads = {}
 
     def __call__(self, url, **kw):
         base, _sep, rest = url.partition("/v1/")
+        path = "/v1/" + rest
+        if base in self.selves and path == "/v1/agent/self":
+            n = self.self_reads[base] = self.self_reads.get(base, 0) + 1
+            body = self.selves[base][min(n, len(self.selves[base])) - 1]
+            if body is None:
+                raise URLError(ConnectionRefusedError(111, "Connection refused"))
+            return addinfourl(io.BytesIO(json.dumps(body).encode()), {}, url, 200)
         if base in self.down:
             raise URLError(ConnectionRefusedError(111, "Connection refused"))
-        path = "/v1/" + rest
         if path == "/v1/status/leader":
             self.leader_reads += 1
         state = self.states[min(self.leader_reads, len(self.states)) - 1]
@@ -157,3 +167,102 @@ def test_check_mode_reads_the_same(run):
 def test_token_never_in_output(run):
     r = run(Cluster("one_down"), token="t0ps3cret-token", require_healthy=True)
     assert "t0ps3cret-token" not in json.dumps(r)
+
+
+# --- synced_node: proof that a restarted server's new process caught up -------------------
+
+def agent_self(recorded_state, node=None, **raft):
+    """A recorded /v1/agent/self body, optionally renamed and with changed raft stats."""
+    body = recorded(recorded_state)["/v1/agent/self"][1]
+    body = json.loads(json.dumps(body))
+    if node:
+        body["Config"]["NodeName"] = node
+    body["Stats"]["raft"].update({k: str(v) for k, v in raft.items()})
+    return body
+
+
+def test_reports_autopilot_servers_last_index_and_running_versions(run):
+    r = run(Cluster("healthy"))
+    assert r["last_index"] == 11
+    assert {s["name"]: (s["voter"], s["healthy"], s["leader"], s["version"]) for s in r["servers"]} == {
+        "node1": (True, True, False, "1.8.7"), "node2": (True, True, False, "1.8.7"),
+        "node3": (True, True, True, "1.8.7")}
+    assert {m["version"] for m in r["members"]} == {"1.8.7"}
+    assert "synced_node" not in r
+
+
+def test_leaderless_has_no_autopilot_view(run):
+    r = run(Cluster("leaderless"), require_leader=False)
+    assert r["servers"] == [] and r["last_index"] is None
+
+
+def test_synced_node_in_contact_and_caught_up_passes(run):
+    cluster = Cluster("healthy", selves={B: [agent_self("healthy", node="node2")]})
+    r = run(cluster, expected_voters=ALL, require_healthy=True,
+            synced_node=dict(name="node2", url=B, min_index=11))
+    assert not r.get("failed"), r
+    assert r["synced_node"] == {"name": "node2", "raft_state": "Follower", "last_contact": "61.545132ms",
+                                "applied_index": 11, "commit_index": 11, "term": 2, "version": "1.8.7"}
+
+
+def test_synced_node_fresh_process_never_contacted_fails(run):
+    # A just-restarted server: Follower, last_contact "never", only its snapshot applied. Autopilot
+    # (recorded healthy) still reports the old process's health: only the node itself can tell.
+    fresh = agent_self("bootstrapping", node="node2", applied_index=0)
+    r = run(Cluster("healthy", selves={B: [fresh]}), expected_voters=ALL, require_healthy=True,
+            synced_node=dict(name="node2", url=B, min_index=11))
+    assert r["failed"]
+    assert r["msg"] == "node2 has heard from no leader since it started; node2 applied index 0 < 11"
+
+
+def test_synced_node_behind_the_leader_fails(run):
+    r = run(Cluster("healthy", selves={B: [agent_self("healthy", node="node2")]}),
+            synced_node=dict(name="node2", url=B, min_index=12))
+    assert r["failed"] and r["msg"] == "node2 applied index 11 < 12"
+
+
+def test_synced_node_candidate_fails(run):
+    r = run(Cluster("healthy", selves={B: [agent_self("leaderless", node="node2")]}),
+            synced_node=dict(name="node2", url=B))
+    assert r["failed"] and r["msg"] == "node2 raft state Candidate"
+
+
+def test_synced_node_as_leader_passes(run):
+    leader = agent_self("healthy", node="node3", state="Leader", last_contact=0)
+    r = run(Cluster("healthy", selves={B: [leader]}), synced_node=dict(name="node3", url=B, min_index=11))
+    assert not r.get("failed"), r
+
+
+def test_synced_node_url_of_another_server_is_refused(run):
+    r = run(Cluster("healthy", selves={B: [agent_self("healthy")]}), synced_node=dict(name="node2", url=B))
+    assert r["failed"] and r["msg"] == "node2: the given URL answers as node 'node1'"
+
+
+def test_synced_node_must_be_a_healthy_voter_unless_expected_voters_says_so(run):
+    # one_down: autopilot lost node2. Its agent answering well is not enough.
+    selves = {B: [agent_self("healthy", node="node2")]}
+    r = run(Cluster("one_down", selves=selves), synced_node=dict(name="node2", url=B))
+    assert r["failed"] and r["msg"] == "node2 is not a healthy voter"
+    r = run(Cluster("one_down", selves=selves), expected_voters=ALL, synced_node=dict(name="node2", url=B))
+    assert r["msg"] == "voters 2/3, node2 missing"
+
+
+def test_synced_node_down_then_back_is_waited_for(run):
+    selves = {B: [None, agent_self("bootstrapping", node="node2"), agent_self("healthy", node="node2")]}
+    cluster = Cluster("healthy", selves=selves)
+    r = run(cluster, expected_voters=ALL, require_healthy=True, synced_node=dict(name="node2", url=B, min_index=11),
+            wait=True, wait_timeout=10, poll_interval=0.01)
+    assert not r.get("failed"), r
+    assert cluster.self_reads[B] == 3
+
+
+def test_synced_node_down_names_it(run):
+    r = run(Cluster("healthy", selves={B: [None]}), synced_node=dict(name="node2", url=B),
+            wait=True, wait_timeout=0.1, poll_interval=0.05)
+    assert r["failed"] and r["msg"].startswith("node2: no Consul agent reachable: http://127.0.0.1:8510 (")
+    assert " after 0s" in r["msg"] and r["synced_node"] is None
+
+
+def test_synced_node_bad_url_is_one_line(run):
+    r = run(Cluster("healthy"), synced_node=dict(name="node2", url="127.0.0.1:8510"))
+    assert r["failed"] and r["msg"] == "synced_node.url: '127.0.0.1:8510' is not an http:// or https:// URL"
