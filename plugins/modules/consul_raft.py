@@ -47,7 +47,7 @@ options:
       - Its agent must report Raft state C(Follower) with a known last contact (a restarted server says C(never)
         until a leader contacts it) or C(Leader), and an applied index of at least O(synced_node.min_index).
       - Unless O(expected_voters) names it, it must also be an alive voter that autopilot reports healthy.
-      - Autopilot alone cannot prove a quick restart happened: it polls every few seconds and may never see the
+      - Autopilot alone cannot prove a quick restart happened, as it polls every few seconds, may never see the
         server down, and keeps reporting the old process's health meanwhile.
     type: dict
     suboptions:
