@@ -1,0 +1,54 @@
+"""What the load balancer tests share: addresses, reruns of the LB play with other variables,
+and a snapshot of what a rejected run must not change."""
+
+import time
+from pathlib import Path
+
+import requests
+from playbook_run import recap, run_playbook
+
+HERE = Path(__file__).resolve().parent
+LB = "http://10.89.20.51"
+SITE = "/etc/nginx/conf.d/consul_lb.conf"
+NODES = ["node1", "node2", "node3"]
+HTTP_PORTS = {"node1": 8500, "node2": 8510, "node3": 8520}
+
+
+def run_lb(extra, *args):
+    """Run the LB play alone (Consul untouched); return (rc, output)."""
+    return run_playbook(HERE.parent / "lb.yml", extra, *args, timeout=300)
+
+
+def lb1_recap(out):
+    return recap(out).get("lb1", {})
+
+
+def nginx_state(host):
+    """Bytes of nginx's configuration tree and its links, the master's PID and its workers' PIDs
+    (a reload replaces the workers, a restart the master too)."""
+    out = host.check_output(
+        "cd /etc/nginx && find . \\( -type f -o -type l \\) -exec sha256sum {} + | sort -k2; ls -l sites-enabled;"
+        " m=$(systemctl show -p MainPID --value nginx); echo master=$m; echo workers=$(pgrep -P $m | sort -n)")
+    lines = out.splitlines()
+    return dict(files="\n".join(lines[:-2]), master=lines[-2], workers=lines[-1])
+
+
+def get(path, **kw):
+    kw.setdefault("timeout", 10)
+    kw.setdefault("allow_redirects", False)
+    return requests.get(LB + path, **kw)
+
+
+def wait_for(check, timeout, what, interval=0.5):
+    """Poll check() until it returns something truthy; fail naming what never happened."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+            if last:
+                return last
+        except requests.RequestException as exc:
+            last = exc
+        time.sleep(interval)
+    raise AssertionError("%s: not within %ss (last: %r)" % (what, timeout, last))

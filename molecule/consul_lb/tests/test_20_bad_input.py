@@ -1,0 +1,70 @@
+"""Bad input against the running load balancer: each run fails with one clear line, and nginx's
+files, master and workers are exactly as before (no reload, no restart), still serving."""
+
+import json
+
+import pytest
+
+from lb_lab import SITE, get, nginx_state, run_lb
+
+OTHER_SITE = "/etc/nginx/sites-enabled/zz-consul-lb-test"
+
+
+@pytest.fixture
+def unchanged(lb):
+    before = nginx_state(lb)
+    yield
+    assert nginx_state(lb) == before, "a rejected run changed nginx"
+    assert get("/v1/status/leader").status_code == 200
+
+
+@pytest.mark.parametrize("extra,message", [
+    # Passes every check of the role; only nginx knows the directive's values.
+    ({"consul_lb_extra_directives": ["proxy_buffering maybe;"]},
+     'nginx rejected the consul_lb site, the live configuration is unchanged: nginx: [emerg] invalid value "maybe" in '
+     '"proxy_buffering" directive, it must be "on" or "off" in %s:' % SITE),
+    ({"consul_lb_upstream_servers": [], "consul_lb_consul_group": "nobody"},
+     "no upstream for the Consul load balancer: consul_lb_upstream_servers is empty and the inventory group 'nobody' "
+     "(consul_lb_consul_group) has no hosts"),
+    ({"consul_lb_upstream_servers": ["10.89.20.51"]},
+     "consul_lb_upstream_servers: '10.89.20.51' is not host:port with a port in 1-65535"),
+    ({"consul_lb_proxy_read_timeout": "abc"},
+     "consul_lb_proxy_read_timeout: 'abc' is not an nginx time (e.g. 660s, 11m, 1m30s, 500ms)"),
+    ({"consul_lb_listen_port": 70000}, "consul_lb_listen_port: 70000 is not a port number (1-65535)"),
+    ({"consul_lb_listen_port": "http"}, "consul_lb_listen_port"),
+    ({"consul_lb_proxy_next_upstream": ["error", "http_418"]}, "consul_lb_proxy_next_upstream"),
+    # A quote would end the header value and let the rest inject directives.
+    ({"consul_lb_cors_allow_origin": '*" always; include /etc/passwd; #'},
+     "consul_lb_cors_allow_origin: '*\" always; include /etc/passwd; #' must not contain double quotes"),
+], ids=["nginx-rejects-directive", "empty-upstream", "upstream-without-port", "bad-timeout", "port-out-of-range",
+        "port-not-int", "bad-next-upstream-choice", "quote-in-header"])
+def test_rejected_and_nothing_changed(unchanged, tmp_path, extra, message):
+    inv = tmp_path / "empty-group.yml"
+    inv.write_text(json.dumps({"all": {"children": {"nobody": {"hosts": {}}}}}))
+    rc, out = run_lb(extra, "-i", str(inv))
+    assert rc != 0, out[-3000:]
+    assert message in " ".join(out.split()), out[-3000:]
+    assert "Traceback" not in out
+
+
+@pytest.fixture
+def other_default_site(lb):
+    """Another site that is the default server of port 8081: valid next to the live site."""
+    lb.check_output("printf 'server { listen 8081 default_server; return 204; }\\n' > %s" % OTHER_SITE)
+    try:
+        assert lb.run("nginx -t -q").rc == 0
+        yield
+    finally:
+        lb.check_output("rm -f %s" % OTHER_SITE)
+
+
+def test_clash_with_another_site_puts_the_previous_site_back(lb, other_default_site, unchanged):
+    # The candidate alone is fine; with the other site nginx refuses two default servers on
+    # one port, after the candidate was already in place.
+    rc, out = run_lb({"consul_lb_listen_port": 8081})
+    assert rc != 0, out[-3000:]
+    assert ("nginx rejected the consul_lb site, the live configuration is unchanged: nginx: [emerg] a duplicate "
+            "default server for 0.0.0.0:8081" in " ".join(out.split())), out[-3000:]
+    assert "Put the previous site back" in out
+    assert lb.file(SITE).contains("listen 80 default_server;")
+
