@@ -1,7 +1,7 @@
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.sdstack.consul.plugins.filter.checksums import FilterModule, checksum_entry
+from ansible_collections.sdstack.consul.plugins.filter.checksums import FilterModule, checksum_entry, checksum_spec
 
 A = "a" * 64
 B = "0123456789ABCDEF" * 4
@@ -45,3 +45,34 @@ def test_release_arch():
     assert release_arch("x86_64") == "amd64" and release_arch("aarch64") == "arm64"
     assert release_arch("riscv64") == "riscv64"
     assert release_arch("x86_64", "arm64") == "arm64"
+
+
+def test_bare_digest_file_only_when_asked():
+    assert checksum_entry(f"{B}\n", "cadvisor-v0.38.7-linux-amd64", bare=True) == B.lower()
+    assert checksum_entry(f"{B}\n", "cadvisor-v0.38.7-linux-amd64") == ""
+    # A named entry still has to name the file, bare or not.
+    assert checksum_entry(f"{B}  other\n", "cadvisor-v0.38.7-linux-amd64", bare=True) == ""
+    assert checksum_entry(f"{B}  cadvisor-v0.38.7-linux-amd64\n", "cadvisor-v0.38.7-linux-amd64", bare=True) == B.lower()
+
+
+@pytest.mark.parametrize("value,expected", [
+    (f"sha256:{B}", {"sha256": B.lower(), "url": ""}),
+    (f"SHA256: {B} ", {"sha256": B.lower(), "url": ""}),
+    ("sha256:http://10.89.20.2:8080/x/cadvisor.sha256", {"sha256": "", "url": "http://10.89.20.2:8080/x/cadvisor.sha256"}),
+    ("sha256:file:///srv/sums/cadvisor.sha256", {"sha256": "", "url": "file:///srv/sums/cadvisor.sha256"}),
+])
+def test_checksum_spec_accepts_a_digest_or_a_url(value, expected):
+    assert checksum_spec(value) == expected
+
+
+@pytest.mark.parametrize("value", [
+    "", B, f"md5:{B}", f"sha256:{B[:-1]}", f"sha256:{B}0", "sha256:", "sha256:/srv/sums.txt",
+    "sha256:http://", "sha256:http://x/a b", None, 42,
+], ids=["empty", "no-algorithm", "other-algorithm", "short", "long", "nothing", "path-not-url",
+        "url-without-host", "url-with-space", "none", "int"])
+def test_checksum_spec_rejects_anything_else(value):
+    assert checksum_spec(value) == {"sha256": "", "url": ""}
+
+
+def test_checksum_spec_registered():
+    assert FilterModule().filters()["checksum_spec"] is checksum_spec
