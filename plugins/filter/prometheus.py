@@ -1,0 +1,156 @@
+# Copyright: sdstack.consul contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Prometheus scrape configs from the collection's Consul job model.
+
+The prometheus role's template only dumps what this returns, so every rule about the job
+model (defaults, validation, one consul_sd_configs entry per server, the seed's keep and
+labelmap relabelling) lives here, where unit tests reach it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ansible.errors import AnsibleFilterError
+from ansible.module_utils.parsing.convert_bool import boolean
+
+JOB_KEYS = {"job_name", "servers", "services", "tags_regex", "labelmap", "token", "scheme", "datacenter",
+            "refresh_interval", "allow_stale", "scrape_interval", "metrics_path"}
+# Measured (seed-findings item 9): 2s lists a new registration in ~2-2.5s; Prometheus's own
+# 30s default made it take 12-33s. 1s gains nothing (discovery results are forwarded on 5s ticks).
+DEFAULT_REFRESH_INTERVAL = "2s"
+LABELMAP_REGEX = "__meta_consul_service_metadata_(.+)"
+
+# Prometheus's duration syntax (model.ParseDuration): units largest first, each at most once.
+_DURATION = re.compile(r"^(\d+y)?(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$")
+_SERVER = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$")
+# Python's re and Go's RE2 differ (RE2 has \pL and \z, no look-arounds or back-references), so
+# only errors that RE2 raises too reject a regex here; promtool stays the final judge.
+_RE2_ALSO_REJECTS = ("missing )", "unbalanced parenthesis", "unterminated character set", "nothing to repeat",
+                     "multiple repeat", "bad character range")
+
+
+def _fail(where, msg):
+    raise AnsibleFilterError("%s: %s" % (where, msg))
+
+
+def _bool(value, where, key):
+    try:
+        return boolean(value, strict=True)
+    except TypeError:
+        _fail(where, "%s must be true or false, got %r" % (key, value))
+    return None  # unreachable; keeps pylint's inconsistent-return-statements quiet
+
+
+def _duration(value, where, key):
+    text = str(value)
+    if not text or not _DURATION.match(text) or not any(c in "123456789" for c in text):
+        _fail(where, "%s %r is not a Prometheus duration (for example 2s, 30s, 1m30s)" % (key, value))
+    return text
+
+
+def _str_list(value, where, key):
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v for v in value):
+        _fail(where, "%s must be a list of non-empty strings, got %r" % (key, value))
+    return list(value)
+
+
+def _server(value, where):
+    text = str(value)
+    if "://" in text:
+        _fail(where, "server %r must be host:port without a scheme (set scheme: https for TLS)" % text)
+    m = _SERVER.match(text)
+    if not m or not 1 <= int(m.group(1)) <= 65535:
+        _fail(where, "server %r is not host:port (a Consul HTTP API address, for example 10.0.0.11:8500)" % text)
+    return text
+
+
+def check_regex(regex, where, key="tags_regex"):
+    """Reject ``regex`` when Prometheus would, as far as Python's re can tell; return it."""
+    if not isinstance(regex, str) or not regex:
+        _fail(where, "%s must be a non-empty string, got %r" % (key, regex))
+    try:
+        # Prometheus anchors every relabel regex this way before compiling it.
+        re.compile("^(?:%s)$" % regex)
+    except re.error as e:
+        if e.msg.startswith(_RE2_ALSO_REJECTS):
+            _fail(where, "%s %r is not a valid regular expression: %s" % (key, regex, e.msg))
+    return regex
+
+
+def _job(job, index):
+    where = "prometheus_consul_jobs[%d]" % index
+    if not isinstance(job, dict):
+        _fail(where, "each job must be a dict with job_name and servers, got %r" % (job,))
+    name = job.get("job_name")
+    if not isinstance(name, str) or not name.strip():
+        _fail(where, "job_name is required (the job label of every target)")
+    where = "%s (%s)" % (where, name)
+    unknown = sorted(set(job) - JOB_KEYS)
+    if unknown:
+        _fail(where, "unknown key(s) %s (known: %s)" % (", ".join(unknown), ", ".join(sorted(JOB_KEYS))))
+    servers = job.get("servers")
+    if not servers:
+        _fail(where, "servers is empty: list one or more Consul HTTP API addresses (host:port), "
+                     "for example the load balancer's or every server's")
+    servers = [_server(s, where) for s in _str_list(servers, where, "servers")]
+    scheme = job.get("scheme") or "http"
+    if scheme not in ("http", "https"):
+        _fail(where, "scheme %r must be http or https (how Prometheus talks to the Consul API)" % scheme)
+
+    sd = {
+        "services": _str_list(job.get("services") or [], where, "services"),
+        "scheme": scheme,
+        "allow_stale": _bool(job.get("allow_stale", True), where, "allow_stale"),
+        "refresh_interval": _duration(job.get("refresh_interval") or DEFAULT_REFRESH_INTERVAL, where,
+                                      "refresh_interval"),
+    }
+    if job.get("datacenter"):
+        sd["datacenter"] = str(job["datacenter"])
+    if job.get("token"):
+        sd["token"] = str(job["token"])
+
+    out = {"job_name": name}
+    if job.get("scrape_interval"):
+        out["scrape_interval"] = _duration(job["scrape_interval"], where, "scrape_interval")
+    if job.get("metrics_path"):
+        if not str(job["metrics_path"]).startswith("/"):
+            _fail(where, "metrics_path %r must start with /" % job["metrics_path"])
+        out["metrics_path"] = str(job["metrics_path"])
+    # One entry per server: discovery keeps working while any one of them answers.
+    out["consul_sd_configs"] = [dict(server=s, **sd) for s in servers]
+    relabel = []
+    if job.get("tags_regex") is not None:
+        relabel.append({"source_labels": ["__meta_consul_tags"],
+                        "regex": check_regex(job["tags_regex"], where), "action": "keep"})
+    if _bool(job.get("labelmap", True), where, "labelmap"):
+        relabel.append({"regex": LABELMAP_REGEX, "action": "labelmap"})
+    if relabel:
+        out["relabel_configs"] = relabel
+    return out
+
+
+def prometheus_consul_scrape_configs(jobs, extra=None):
+    """Scrape configs for ``jobs`` (the role's job model), followed by ``extra`` as given."""
+    if jobs is None:
+        jobs = []
+    if not isinstance(jobs, (list, tuple)):
+        raise AnsibleFilterError("prometheus_consul_jobs must be a list of jobs, got %s" % type(jobs).__name__)
+    extra = list(extra or [])
+    out = [_job(job, i) for i, job in enumerate(jobs)]
+    for i, cfg in enumerate(extra):
+        if not isinstance(cfg, dict) or not cfg.get("job_name"):
+            raise AnsibleFilterError("prometheus_scrape_configs[%d]: each scrape config needs a job_name" % i)
+    seen = set()
+    for cfg in out + extra:
+        if cfg["job_name"] in seen:
+            raise AnsibleFilterError("job_name %s is used twice: Prometheus needs unique job names "
+                                     "(across prometheus_consul_jobs and prometheus_scrape_configs)"
+                                     % cfg["job_name"])
+        seen.add(cfg["job_name"])
+    return out + extra
+
+
+class FilterModule:
+    def filters(self):
+        return {"prometheus_consul_scrape_configs": prometheus_consul_scrape_configs}
