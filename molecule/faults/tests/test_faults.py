@@ -16,11 +16,13 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 import requests
+import yaml
 from testinfra.utils.ansible_runner import AnsibleRunner
 
 HERE = Path(__file__).resolve().parent
@@ -32,6 +34,10 @@ HOSTS = RUNNER.get_hosts("consul_servers")
 ADDR = {h: RUNNER.get_variables(h)["consul_advertise_address"] for h in HOSTS}
 NAME_BY_ADDR = {a: h for h, a in ADDR.items()}
 HTTP = {h: "http://%s:8500" % ADDR[h] for h in HOSTS}
+# Writes go through the load balancer (nginx, role consul_lb) when the scenario has one; else
+# straight to the servers with the writer's own failover.
+PLATFORMS = {p["name"]: p for p in yaml.safe_load((HERE.parent / "molecule.yml").read_text())["platforms"]}
+LB = ["http://%s:80" % PLATFORMS[h]["ip"] for h in RUNNER.get_hosts("consul_lb")]
 EPHEMERAL = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/tmp"))
 WRITER_LOG = EPHEMERAL / "kv-writer.jsonl"
 REPORT = EPHEMERAL / "faults-report.json"
@@ -42,6 +48,9 @@ LEADER_BOUND = 10.0
 RECOVERY_TIMEOUT = 90.0
 # The exporter role registers this on every host's own agent.
 SERVICE = "node-exporter"
+# Prometheus (role prometheus) discovering the exporters through the load balancer, if any.
+PROMETHEUS = ["http://%s:9090" % PLATFORMS[h]["ip"] for h in RUNNER.get_hosts("prometheus")]
+PROM_JOB = "consul-node-exporter"
 
 PHASES = []
 
@@ -106,26 +115,46 @@ def cluster_problems(must_sync=()):
     return problems
 
 
-def wait_whole(must_sync=(), timeout=RECOVERY_TIMEOUT):
+def wait_whole(must_sync=(), timeout=RECOVERY_TIMEOUT, settle=3.0):
+    """Seconds until the cluster was whole, once it stayed whole for ``settle`` seconds.
+
+    Autopilot polls servers every ~2 s and meanwhile reports what it saw last (possibly the
+    victim's previous process): the settle time makes it look at least once more.
+    """
     t0 = time.monotonic()
     problems = None
-    while time.monotonic() - t0 < timeout:
+    whole_since = None
+    while time.monotonic() - t0 < timeout + settle:
         problems = cluster_problems(must_sync)
-        if not problems:
-            return time.monotonic() - t0
+        if problems:
+            whole_since = None
+        else:
+            whole_since = whole_since or time.monotonic()
+            if time.monotonic() - whole_since >= settle:
+                return whole_since - t0
         time.sleep(0.25)
-    pytest.fail("cluster not whole %ds after the fault: %s" % (timeout, "; ".join(problems)))
+    pytest.fail("cluster not whole %ds after the fault: %s" % (timeout, "; ".join(problems or ["flapping"])))
     return None
 
 
-def wait_new_leader(survivors, old_term, t_fault, timeout=LEADER_BOUND + 20):
-    """Seconds from the fault until every survivor names the same leader in a newer term."""
+def wait_new_leader(victim, survivors, old_term, t_fault, timeout=LEADER_BOUND + 20):
+    """(seconds from the fault until every survivor names the same new leader, that leader, probes).
+
+    New: another node than the victim, or the victim again in a newer term (a SIGKILLed leader
+    is back after systemd's RestartSec and may win).
+    """
+    probes = dict(count=0, unanswered=0, last=None)
     while time.time() - t_fault < timeout:
         views = [raft_view(h) for h in survivors]
-        if all(views) and len({v[0] for v in views}) == 1 and views[0][0] and all(v[1] > old_term for v in views):
-            return time.time() - t_fault, views[0][0]
+        probes["count"] += 1
+        probes["unanswered"] += sum(v is None for v in views)
+        probes["last"] = views
+        leaders = {v[0] for v in views if v}
+        if all(views) and len(leaders) == 1 and views[0][0]:
+            if views[0][0] != victim or all(v[1] > old_term for v in views):
+                return time.time() - t_fault, views[0][0], probes
         time.sleep(0.05)
-    return None, ""
+    return None, "", probes
 
 
 def podman(*args, check=True):
@@ -150,10 +179,80 @@ def begin(name, **extra):
     return phase
 
 
+def targets_kept(watch, phase, may_vanish=()):
+    """Record when Prometheus stopped listing an exporter during the phase; fail unless allowed."""
+    if watch is None:
+        return
+    gaps = target_gaps(watch, phase["t_start"], phase["t_end"])
+    phase["prometheus_unlisted_s"] = gaps
+    lost = sorted(h for h in gaps if h not in may_vanish)
+    assert not lost, "Prometheus stopped listing %s during %s: %s" % (lost, phase["name"], gaps)
+
+
 def end(phase):
-    # A short quiet tail, so late errors of this fault are counted here and not in the next one.
-    time.sleep(2)
+    # A short quiet tail (after wait_whole's settle time), so late errors of this fault are
+    # counted here and not in the next one.
+    time.sleep(1)
     phase["t_end"] = time.time()
+
+
+# --- Prometheus's targets, sampled every second during the faults -----------------------------
+
+class TargetWatch(threading.Thread):
+    """Samples which exporters Prometheus lists (and their health) for PROM_JOB."""
+
+    def __init__(self, url):
+        super().__init__(daemon=True)
+        self.url = url
+        self.samples = []  # (time, {host: health}) ; None when Prometheus did not answer
+        self.halt = threading.Event()
+
+    def listed(self):
+        r = get(self.url + "/api/v1/targets", timeout=2.0)
+        targets = r.json()["data"]["activeTargets"]
+        return {NAME_BY_ADDR.get(t["labels"]["instance"].rsplit(":", 1)[0], t["labels"]["instance"]): t["health"]
+                for t in targets if t["labels"].get("job") == PROM_JOB}
+
+    def run(self):
+        while not self.halt.is_set():
+            try:
+                self.samples.append((time.time(), self.listed()))
+            except (requests.RequestException, ValueError, KeyError):
+                self.samples.append((time.time(), None))
+            self.halt.wait(1.0)
+
+
+@pytest.fixture(scope="module")
+def targets():
+    if not PROMETHEUS:
+        yield None
+        return
+    watch = TargetWatch(PROMETHEUS[0])
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if sorted(watch.listed()) == sorted(HOSTS):
+                break
+        except (requests.RequestException, ValueError, KeyError):
+            pass
+        time.sleep(1)
+    assert sorted(watch.listed()) == sorted(HOSTS), "Prometheus does not list every exporter 60s after converge"
+    watch.start()
+    yield watch
+    watch.halt.set()
+    watch.join(5)
+
+
+def target_gaps(watch, t0, t1):
+    """Per host, the seconds (first..last sample) in [t0, t1] when Prometheus did not list it."""
+    gaps = {}
+    for t, listed in watch.samples:
+        if t0 <= t <= t1:
+            for h in HOSTS:
+                if listed is None or h not in listed:
+                    first, _last = gaps.get(h, (t, t))
+                    gaps[h] = (first, t)
+    return {h: [round(a - t0, 1), round(b - t0, 1)] for h, (a, b) in gaps.items()}
 
 
 # --- the writer -------------------------------------------------------------------------------
@@ -162,8 +261,8 @@ def end(phase):
 def writer():
     WRITER_LOG.unlink(missing_ok=True)
     cmd = [sys.executable, str(HERE / "kv_writer.py"), "--log", str(WRITER_LOG), "--interval", "0.05"]
-    for h in HOSTS:
-        cmd += ["--target", HTTP[h]]
+    for target in LB or [HTTP[h] for h in HOSTS]:
+        cmd += ["--target", target]
     proc = subprocess.Popen(cmd)  # pylint: disable=consider-using-with
     try:
         deadline = time.monotonic() + 15
@@ -193,7 +292,7 @@ def read_log():
 
 # --- the faults, in order ---------------------------------------------------------------------
 
-def test_0_baseline_cluster_whole_and_services_registered(writer):
+def test_0_baseline_cluster_whole_and_services_registered(writer, targets):
     assert cluster_problems() == []
     for h in HOSTS:
         services = get(HTTP[h] + "/v1/agent/services").json()
@@ -201,9 +300,10 @@ def test_0_baseline_cluster_whole_and_services_registered(writer):
     phase = begin("baseline")
     time.sleep(3)
     end(phase)
+    targets_kept(targets, phase)
 
 
-def test_a_rolling_restart_followers_first_leader_last(writer):
+def test_a_rolling_restart_followers_first_leader_last(writer, targets):
     before = {h: unit_start(h) for h in HOSTS}
     leader = current_leader()
     phase = begin("a_rolling_restart", leader_before=leader)
@@ -217,6 +317,7 @@ def test_a_rolling_restart_followers_first_leader_last(writer):
     phase["playbook_s"] = round(time.time() - phase["t_start"], 1)
     wait_whole(must_sync=HOSTS)
     end(phase)
+    targets_kept(targets, phase)
 
     steps = json.loads(ROLLING_REPORT.read_text())
     phase["order"] = [s["node"] for s in steps]
@@ -244,7 +345,7 @@ def test_a_rolling_restart_followers_first_leader_last(writer):
     phase["snapshot"] = snaps[-1].name
 
 
-def _kill_phase(name, victim, leader):
+def _kill_phase(name, victim, leader, watch):
     survivors = [h for h in HOSTS if h != victim]
     old_term = raft_view(survivors[0])[1]
     phase = begin(name, victim=victim, victim_was_leader=victim == leader)
@@ -252,35 +353,35 @@ def _kill_phase(name, victim, leader):
     sigkill(victim)
     t_fault = time.time()
     if victim == leader:
-        took, new_leader = wait_new_leader(survivors, old_term, t_fault)
+        took, new_leader, phase["leader_probes"] = wait_new_leader(victim, survivors, old_term, t_fault)
         phase["time_to_leader_s"] = round(took, 2) if took is not None else None
         phase["new_leader"] = new_leader
     else:
-        # The leader must simply stay: sample it until the victim is back.
         phase["time_to_leader_s"] = 0.0
     phase["victim_back_s"] = round(time.time() - t_fault + wait_whole(must_sync=[victim]), 2)
     phase["leader_after"] = current_leader()
     end(phase)
     assert unit_start(victim)[0] != before[0], "systemd did not restart %s after SIGKILL" % victim
+    targets_kept(watch, phase)
     return phase
 
 
-def test_b_sigkill_leader(writer):
+def test_b_sigkill_leader(writer, targets):
     leader = current_leader()
-    phase = _kill_phase("b_sigkill_leader", leader, leader)
+    phase = _kill_phase("b_sigkill_leader", leader, leader, targets)
     assert phase["time_to_leader_s"] is not None, "no new leader within %ds" % (LEADER_BOUND + 20)
     assert phase["time_to_leader_s"] <= LEADER_BOUND, phase
     assert phase["new_leader"] != leader
 
 
-def test_c_sigkill_follower(writer):
+def test_c_sigkill_follower(writer, targets):
     leader = current_leader()
     victim = next(h for h in HOSTS if h != leader)
-    phase = _kill_phase("c_sigkill_follower", victim, leader)
+    phase = _kill_phase("c_sigkill_follower", victim, leader, targets)
     assert phase["leader_after"] == leader, "killing a follower moved leadership: %s" % phase
 
 
-def test_d_network_cut(writer):
+def test_d_network_cut(writer, targets):
     victim = "fault2"
     leader = current_leader()
     survivors = [h for h in HOSTS if h != victim]
@@ -290,7 +391,7 @@ def test_d_network_cut(writer):
     t_fault = time.time()
     try:
         if victim == leader:
-            took, new_leader = wait_new_leader(survivors, old_term, t_fault)
+            took, new_leader, phase["leader_probes"] = wait_new_leader(victim, survivors, old_term, t_fault)
             phase["time_to_leader_s"] = round(took, 2) if took is not None else None
             phase["new_leader"] = new_leader
         else:
@@ -310,11 +411,15 @@ def test_d_network_cut(writer):
     phase["victim_back_s"] = round(time.time() - t_back + wait_whole(must_sync=[victim]), 2)
     phase["leader_after"] = current_leader()
     end(phase)
+    # Cut off longer than Serf's failure detection, the victim's server is reaped by autopilot's
+    # cleanup_dead_servers, which deregisters its node from the catalog: its exporter may vanish
+    # from discovery until it rejoins. The others' must not.
+    targets_kept(targets, phase, may_vanish=[victim])
     if victim == leader:
         assert phase["time_to_leader_s"] is not None and phase["time_to_leader_s"] <= LEADER_BOUND, phase
 
 
-def test_e_agents_keep_their_services(writer):
+def test_e_agents_keep_their_services(writer, targets):
     for h in HOSTS:
         services = get(HTTP[h] + "/v1/agent/services").json()
         assert SERVICE in services, (h, sorted(services))
@@ -328,9 +433,14 @@ def test_e_agents_keep_their_services(writer):
             break
         time.sleep(1)
     assert nodes == sorted(HOSTS) and passing == sorted(HOSTS), (nodes, passing)
+    if targets is not None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and targets.listed() != {h: "up" for h in HOSTS}:
+            time.sleep(1)
+        assert targets.listed() == {h: "up" for h in HOSTS}
 
 
-def test_z_every_acknowledged_write_reads_back(writer):
+def test_z_every_acknowledged_write_reads_back(writer, targets):
     time.sleep(1)
     stop_writer(writer)
     entries = read_log()
@@ -398,12 +508,13 @@ def _utc(t):
 
 def _print_table(report):
     # One line per fault (Molecule wraps wide output); the whole report follows as one JSON line.
-    print("\nper fault: writes/acknowledged/read back; errors [window s from the fault]; leader s; voter back s")
+    print("\nper fault: writes/acknowledged/read back; errors [window s from the fault]; leader s; voter back s;"
+          " exporters Prometheus stopped listing {host: [first, last] s}")
     for p in report["phases"]:
         win = "[%.2f..%.2f]" % tuple(p["error_window_s"]) if p["error_window_s"] else "[-]"
-        print("%s: %d/%d/%d; %d errors %s; leader %s; voter %s" % (
+        print("%s: %d/%d/%d; %d errors %s; leader %s; voter %s; unlisted in Prometheus %s" % (
             p["name"], p["writes"], p["acknowledged"], p["acknowledged_read_back"], p["errors"], win,
-            p.get("time_to_leader_s", "-"), p.get("victim_back_s", "-")))
+            p.get("time_to_leader_s", "-"), p.get("victim_back_s", "-"), p.get("prometheus_unlisted_s") or "-"))
         for s in p.get("steps") or []:
             print("  step %(step)d %(node)s (leader %(leader_before)s -> %(leader_after)s): in sync "
                   "%(restart_to_in_sync_s)ss after restart; %(errors)d errors %(error_window_s)s" % s)
