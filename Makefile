@@ -2,15 +2,22 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help test bench lint sanity unit molecule lab-up lab-down lab-status build clean
+.PHONY: help demo demo-down test bench lint sanity unit molecule lab-up lab-down lab-status build clean
 
 help:
 	@echo "make test      install what is missing, bring the lab up, run lint + sanity + unit + Molecule, take it down"
-	@echo "make demo      (arrives with the discovery pipeline; not there yet)"
+	@echo "make demo      the seed's stack (3 Consul servers, exporters, nginx, Prometheus) on a lab host; prints its URLs"
+	@echo "make demo-down remove the demo and the lab"
 	@echo "make lint|sanity|unit|molecule   one stage (MOLECULE_SCENARIOS=smoke limits Molecule)"
 	@echo "make lab-up | lab-down | lab-status"
 	@echo "make build     ansible-galaxy collection build"
 	@echo "make bench     benchmarks (bench/; results in bench/results/, summary in docs/benchmarks.md)"
+
+demo:
+	lab/demo up
+
+demo-down:
+	lab/demo down
 
 test:
 	lab/run-tests

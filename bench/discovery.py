@@ -156,6 +156,10 @@ def med(xs):
     return statistics.median(xs)
 
 
+def fmt(xs):
+    return ", ".join("%.2f" % x for x in xs)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=3)
@@ -174,7 +178,7 @@ def main():
             print("refresh %ds: %s" % (refresh, runs), file=sys.stderr)
         sh("molecule", "converge", "-s", "seed")  # back to the shipped configuration
         with tempfile.TemporaryDirectory() as workdir:
-            runs = [registration_once(services_500(args.services), workdir) for _ in range(args.runs)]
+            runs = [registration_once(services_500(args.services), workdir) for run in range(args.runs)]
         res["registration"] = {f: [r[f] for r in runs] for f in ("bulk", "loop", "raw")}
         print("registration: %s" % runs, file=sys.stderr)
     finally:
@@ -184,7 +188,6 @@ def main():
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(res, indent=2))
     fast, slow, reg = res["refresh_2s"], res["refresh_30s"], res["registration"]
-    fmt = lambda xs: ", ".join("%.2f" % x for x in xs)  # noqa: E731
     print("| measure | median | runs | ratio |\n|---|---|---|---|")
     print("| registration → target listed, refresh_interval 30s (Prometheus's default) | %.2f s | %s | baseline |"
           % (med(slow["added"]), fmt(slow["added"])))

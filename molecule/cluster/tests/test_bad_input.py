@@ -2,14 +2,13 @@
 reason, and the live configuration, binary and running servers are left exactly as they were."""
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
+from playbook_run import recap, run_playbook
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[2]
 HOSTS = ["consul1", "consul2", "consul3"]
 testinfra_hosts = ["consul1"]  # the checks below address every host themselves
 
@@ -29,14 +28,8 @@ def snapshot():
 
 
 def converge(extra, *args, inventory_extra=None):
-    cmd = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"]]
-    if inventory_extra:
-        cmd += ["-i", str(inventory_extra)]
-    cmd += [str(HERE.parent / "converge.yml"), "-e", json.dumps(extra), *args]
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO / ".lab" / "collections"), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_DEPRECATION_WARNINGS="0")
-    run = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, check=False)
-    return run.returncode, run.stdout + run.stderr
+    more = ["-i", str(inventory_extra)] if inventory_extra else []
+    return run_playbook(HERE.parent / "consul.yml", extra, *more, *args)
 
 
 @pytest.fixture
@@ -87,5 +80,5 @@ def test_rerun_variants_change_nothing(unchanged, args):
     # --limit: retry_join and bootstrap_expect still come from the whole group's inventory data.
     rc, out = converge({}, *args)
     assert rc == 0, out[-3000:]
-    recap = [line for line in out.splitlines() if line.startswith("consul")]
-    assert recap and all("changed=0" in line and "failed=0" in line for line in recap), recap
+    rows = recap(out)
+    assert rows and all(r["changed"] == 0 and r["failed"] == 0 for r in rows.values()), rows

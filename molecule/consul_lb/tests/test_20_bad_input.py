@@ -67,4 +67,3 @@ def test_clash_with_another_site_puts_the_previous_site_back(lb, other_default_s
             "default server for 0.0.0.0:8081" in " ".join(out.split())), out[-3000:]
     assert "Put the previous site back" in out
     assert lb.file(SITE).contains("listen 80 default_server;")
-
