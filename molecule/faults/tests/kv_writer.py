@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Continuous sequenced KV writer for the fault scenario.
 
 Every --interval seconds it PUTs <prefix><seq> (zero-padded) with a JSON body naming the

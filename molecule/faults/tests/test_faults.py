@@ -516,7 +516,7 @@ def _phase_stats(p, entries, acked, stored):
 
 def _epoch(iso):
     """Seconds since the epoch of the role's UTC timestamps (2026-11-25T23:13:02.656471Z)."""
-    day, _, frac = iso.rstrip("Z").partition(".")
+    day, _sep, frac = iso.rstrip("Z").partition(".")
     return calendar.timegm(time.strptime(day, "%Y-%m-%dT%H:%M:%S")) + float("0." + (frac or "0"))
 
 
