@@ -165,30 +165,39 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--services", type=int, default=500)
     ap.add_argument("--keep", action="store_true", help="leave the scenario's host running")
+    ap.add_argument("--only", choices=["latency", "registration"], help="run one of the two benchmarks")
     args = ap.parse_args()
     res = {"runs": args.runs, "services": args.services}
     try:
         sh("molecule", "destroy", "-s", "seed")
         sh("molecule", "create", "-s", "seed")
         sh("molecule", "converge", "-s", "seed")
-        for refresh in (30, 2):
+        for refresh in (30, 2) if args.only != "registration" else ():
             set_refresh(refresh)
             runs = [discovery_once(i) for i in range(args.runs)]
             res["refresh_%ds" % refresh] = {"added": [r[0] for r in runs], "removed": [r[1] for r in runs]}
             print("refresh %ds: %s" % (refresh, runs), file=sys.stderr)
-        sh("molecule", "converge", "-s", "seed")  # back to the shipped configuration
-        with tempfile.TemporaryDirectory() as workdir:
-            runs = [registration_once(services_500(args.services), workdir) for run in range(args.runs)]
-        res["registration"] = {f: [r[f] for r in runs] for f in ("bulk", "loop", "raw")}
-        print("registration: %s" % runs, file=sys.stderr)
+        if args.only != "registration":
+            sh("molecule", "converge", "-s", "seed")  # back to the shipped configuration
+        if args.only != "latency":
+            with tempfile.TemporaryDirectory() as workdir:
+                runs = [registration_once(services_500(args.services), workdir) for run in range(args.runs)]
+            res["registration"] = {f: [r[f] for r in runs] for f in ("bulk", "loop", "raw")}
+            print("registration: %s" % runs, file=sys.stderr)
     finally:
         if not args.keep:
             sh("molecule", "destroy", "-s", "seed")
     out = REPO / "bench" / "results" / ("discovery-%s.json" % time.strftime("%Y%m%dT%H%M%S"))
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(res, indent=2))
-    fast, slow, reg = res["refresh_2s"], res["refresh_30s"], res["registration"]
     print("| measure | median | runs | ratio |\n|---|---|---|---|")
+    if "refresh_2s" in res:
+        latency_table(res["refresh_2s"], res["refresh_30s"])
+    if "registration" in res:
+        registration_table(res["registration"], args.services)
+
+
+def latency_table(fast, slow):
     print("| registration → target listed, refresh_interval 30s (Prometheus's default) | %.2f s | %s | baseline |"
           % (med(slow["added"]), fmt(slow["added"])))
     print("| registration → target listed, refresh_interval 2s (the role's default) | %.2f s | %s | %.2f × 30s |"
@@ -197,11 +206,14 @@ def main():
           % (med(slow["removed"]), fmt(slow["removed"])))
     print("| deregistration → target gone, refresh_interval 2s | %.2f s | %s | %.2f × 30s |"
           % (med(fast["removed"]), fmt(fast["removed"]), med(fast["removed"]) / med(slow["removed"])))
+
+
+def registration_table(reg, n):
     print("| %d services, raw HTTP PUTs from Python (floor) | %.2f s | %s | baseline |"
-          % (args.services, med(reg["raw"]), fmt(reg["raw"])))
+          % (n, med(reg["raw"]), fmt(reg["raw"])))
     for form, what in (("bulk", "consul_service bulk form, one task"), ("loop", "loop of single-service tasks")):
         print("| %d services, %s | %.2f s | %s | %.1f × raw |"
-              % (args.services, what, med(reg[form]), fmt(reg[form]), med(reg[form]) / med(reg["raw"])))
+              % (n, what, med(reg[form]), fmt(reg[form]), med(reg[form]) / med(reg["raw"])))
 
 
 if __name__ == "__main__":

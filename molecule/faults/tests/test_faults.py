@@ -362,6 +362,17 @@ def test_a_rolling_restart_followers_first_leader_last(writer, targets):
     phase["snapshot"] = snaps[-1].name
 
 
+def record_leader_change(phase, victim_was_leader, survivors, old_term, t_fault):
+    """Time to a new leader when the victim led (0 when a follower was hit: leadership stays)."""
+    if not victim_was_leader:
+        phase["time_to_leader_s"] = 0.0
+        return
+    victim = phase["victim"]
+    took, new_leader, phase["leader_probes"] = wait_new_leader(victim, survivors, old_term, t_fault)
+    phase["time_to_leader_s"] = round(took, 2) if took is not None else None
+    phase["new_leader"] = new_leader
+
+
 def _kill_phase(name, victim, leader, watch):
     survivors = [h for h in HOSTS if h != victim]
     old_term = raft_view(survivors[0])[1]
@@ -369,12 +380,7 @@ def _kill_phase(name, victim, leader, watch):
     before = unit_start(victim)
     sigkill(victim)
     t_fault = time.time()
-    if victim == leader:
-        took, new_leader, phase["leader_probes"] = wait_new_leader(victim, survivors, old_term, t_fault)
-        phase["time_to_leader_s"] = round(took, 2) if took is not None else None
-        phase["new_leader"] = new_leader
-    else:
-        phase["time_to_leader_s"] = 0.0
+    record_leader_change(phase, victim == leader, survivors, old_term, t_fault)
     phase["victim_back_s"] = round(time.time() - t_fault + wait_whole(must_sync=[victim]), 2)
     phase["leader_after"] = current_leader()
     end(phase)
@@ -408,12 +414,7 @@ def test_d_network_cut(writer, targets):
     podman("network", "disconnect", NETWORK, victim)
     t_fault = time.time()
     try:
-        if victim == leader:
-            took, new_leader, phase["leader_probes"] = wait_new_leader(victim, survivors, old_term, t_fault)
-            phase["time_to_leader_s"] = round(took, 2) if took is not None else None
-            phase["new_leader"] = new_leader
-        else:
-            phase["time_to_leader_s"] = 0.0
+        record_leader_change(phase, victim == leader, survivors, old_term, t_fault)
         # Stay cut until the others count the victim out (Serf failed / autopilot unhealthy), so
         # the reconnect is a real rejoin and not a blip.
         deadline = time.time() + 30
