@@ -10,7 +10,7 @@ REQ=$REPO_DIR/requirements/test.txt
 VENV=$LAB_STATE/venv
 # Collections from the ansible community package matching ansible-core 2.19.
 ANSIBLE_WHEEL_VERSION=12.3.0
-TEST_COLLECTIONS=(containers/podman)
+TEST_COLLECTIONS=(containers/podman community/crypto)
 COLL=$LAB_STATE/collections
 
 # This machine's pip config names local indexes that may not exist; drop that noise only.

@@ -15,7 +15,9 @@ from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
 
 JOB_KEYS = {"job_name", "servers", "services", "tags_regex", "labelmap", "token", "scheme", "datacenter",
-            "refresh_interval", "allow_stale", "scrape_interval", "metrics_path"}
+            "refresh_interval", "allow_stale", "scrape_interval", "metrics_path", "tls_config"}
+# Prometheus tls_config keys that make sense for the Consul API.
+TLS_KEYS = {"ca_file", "cert_file", "key_file", "server_name", "insecure_skip_verify"}
 # Measured (seed-findings item 9): 2s lists a new registration in ~2-2.5s; Prometheus's own
 # 30s default made it take 12-33s. 1s gains nothing (discovery results are forwarded on 5s ticks).
 DEFAULT_REFRESH_INTERVAL = "2s"
@@ -78,7 +80,19 @@ def check_regex(regex, where, key="tags_regex"):
     return regex
 
 
-def _job(job, index):
+def _tls_config(job, where, ca_file):
+    tls = job.get("tls_config")
+    if tls is None:
+        return {"ca_file": ca_file} if ca_file and job.get("scheme") == "https" else None
+    if not isinstance(tls, dict):
+        _fail(where, "tls_config must be a dict (ca_file, cert_file, key_file, server_name, insecure_skip_verify)")
+    unknown = sorted(set(tls) - TLS_KEYS)
+    if unknown:
+        _fail(where, "tls_config: unknown key(s) %s (known: %s)" % (", ".join(unknown), ", ".join(sorted(TLS_KEYS))))
+    return dict(tls)
+
+
+def _job(job, index, ca_file=None):
     where = "prometheus_consul_jobs[%d]" % index
     if not isinstance(job, dict):
         _fail(where, "each job must be a dict with job_name and servers, got %r" % (job,))
@@ -109,6 +123,9 @@ def _job(job, index):
         sd["datacenter"] = str(job["datacenter"])
     if job.get("token"):
         sd["token"] = str(job["token"])
+    tls = _tls_config(job, where, ca_file)
+    if tls:
+        sd["tls_config"] = tls
 
     out = {"job_name": name}
     if job.get("scrape_interval"):
@@ -130,14 +147,17 @@ def _job(job, index):
     return out
 
 
-def prometheus_consul_scrape_configs(jobs, extra=None):
-    """Scrape configs for ``jobs`` (the role's job model), followed by ``extra`` as given."""
+def prometheus_consul_scrape_configs(jobs, extra=None, ca_file=None):
+    """Scrape configs for ``jobs`` (the role's job model), followed by ``extra`` as given.
+
+    ``ca_file`` verifies the Consul API of https jobs that bring no tls_config of their own.
+    """
     if jobs is None:
         jobs = []
     if not isinstance(jobs, (list, tuple)):
         raise AnsibleFilterError("prometheus_consul_jobs must be a list of jobs, got %s" % type(jobs).__name__)
     extra = list(extra or [])
-    out = [_job(job, i) for i, job in enumerate(jobs)]
+    out = [_job(job, i, ca_file) for i, job in enumerate(jobs)]
     for i, cfg in enumerate(extra):
         if not isinstance(cfg, dict) or not cfg.get("job_name"):
             raise AnsibleFilterError("prometheus_scrape_configs[%d]: each scrape config needs a job_name" % i)

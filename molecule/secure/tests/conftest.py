@@ -1,0 +1,41 @@
+"""The secure scenario's shared facts: addresses, the controller's secrets, authenticated clients."""
+
+import os
+import sys
+from pathlib import Path
+
+import consul
+import pytest
+import requests
+import testinfra
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "_shared" / "tests"))
+
+HOST = "secure1"
+ADDR = "10.89.20.71"
+PORTS = {"node1": 8500, "node2": 8510, "node3": 8520}
+SECRETS = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "secrets"
+CA = str(SECRETS / "tls" / "ca.pem")
+HERE = Path(__file__).resolve().parent
+
+
+def token(name):
+    return (SECRETS / "acl" / ("%s.token" % name)).read_text().strip()
+
+
+def api(port=8500):
+    return "https://%s:%d" % (ADDR, port)
+
+
+def get(path, tok=None, port=8500, **kw):
+    headers = {"X-Consul-Token": tok} if tok else {}
+    return requests.get(api(port) + path, headers=headers, verify=CA, timeout=10, **kw)
+
+
+def client(tok, port=8500):
+    return consul.Consul(host=ADDR, port=port, scheme="https", verify=CA, token=tok)
+
+
+@pytest.fixture(scope="session")
+def box():
+    return testinfra.get_host("podman://" + HOST)
