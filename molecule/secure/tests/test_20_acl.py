@@ -1,0 +1,65 @@
+"""ACLs: default deny, bootstrapped once, one token per client with only what it needs."""
+
+import re
+from datetime import datetime
+
+import requests
+
+from conftest import CA, PORTS, SECRETS, api, client, get, token
+
+
+def test_anonymous_reads_are_denied():
+    assert get("/v1/agent/self").status_code == 403
+    assert requests.put(api() + "/v1/kv/secure-test/secret", data="s3", verify=CA, timeout=10,
+                        headers={"X-Consul-Token": token("bootstrap")}).json() is True
+    assert get("/v1/kv/secure-test/secret").status_code == 403
+    assert get("/v1/kv/secure-test/secret", token("prometheus-sd")).status_code == 403
+    assert get("/v1/kv/secure-test/secret", token("bootstrap")).status_code == 200
+    # A listing leaves out what the token may not read.
+    assert get("/v1/kv/", params={"recurse": "1"}).status_code == 404
+    assert get("/v1/operator/raft/configuration").status_code == 403
+    # The catalog filters what a token may not see: nothing, for anonymous.
+    services = get("/v1/catalog/services")
+    assert services.status_code == 200 and services.json() == {}
+    assert get("/v1/catalog/services", token("prometheus-sd")).json().get("node-exporter") is not None
+
+
+def test_bootstrapped_exactly_once_and_the_token_on_the_controller_manages():
+    again = requests.put(api() + "/v1/acl/bootstrap", verify=CA, timeout=10)
+    assert again.status_code == 403 and "no longer allowed" in again.text
+    me = get("/v1/acl/token/self", token("bootstrap")).json()
+    assert [p["Name"] for p in me["Policies"]] == ["global-management"]
+    assert ((SECRETS / "acl" / "bootstrap.token").stat().st_mode & 0o777) == 0o600
+
+
+def test_each_token_has_its_own_policy_and_nothing_more():
+    mgmt = client(token("bootstrap"))
+    names = {t["Description"]: [p["Name"] for p in t["Policies"]] for t in mgmt.acl.tokens.list()
+             if t.get("Policies")}
+    for name in ["agent", "prometheus-sd", "service-registration"]:
+        assert [name] in names.values(), names
+    prom = token("prometheus-sd")
+    reg = token("service-registration")
+    # Prometheus reads the catalog, writes nothing.
+    assert requests.put(api() + "/v1/kv/probe", data="x", headers={"X-Consul-Token": prom}, verify=CA,
+                        timeout=10).status_code == 403
+    # Registration may register services, not read or write keys, nor manage ACLs.
+    assert get("/v1/kv/probe", reg).status_code == 403
+    assert get("/v1/acl/tokens", reg).status_code == 403
+    # The servers' agent token is in use: no anti-entropy errors for the node since the tokens exist.
+    self_ = get("/v1/agent/self", token("bootstrap")).json()
+    assert self_["Config"]["NodeName"] == "node1"
+
+
+def test_servers_sync_with_their_agent_token(box):
+    # Node info and service sync run with the agent token: they failed ("ACL not found") only
+    # until the token was created, never after.
+    accessor = [t for t in client(token("bootstrap")).acl.tokens.list()
+                if [p["Name"] for p in t.get("Policies") or []] == ["agent"]][0]["AccessorID"]
+    created = get("/v1/acl/token/" + accessor, token("bootstrap")).json()["CreateTime"]
+    stamp = datetime.fromisoformat(re.sub(r"(\.\d{1,6})\d*", r"\1", created).replace("Z", "+00:00"))
+    since = int(stamp.timestamp()) + 10
+    for node in PORTS:
+        out = box.check_output("journalctl -u consul@%s --no-pager -o cat --since @%d | grep 'failed to sync' || true"
+                               % (node, since))
+        assert out.strip() == "", out

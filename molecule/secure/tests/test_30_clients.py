@@ -1,0 +1,102 @@
+"""Each client with its own token: Prometheus discovers, the modules register, nginx proxies HTTPS."""
+
+import re
+import time
+
+import pytest
+import requests
+
+from conftest import ADDR, CA, client, get, run_module, token
+
+PROM = "http://%s:9090" % ADDR
+LB = "https://%s" % ADDR
+
+
+def targets():
+    return requests.get(PROM + "/api/v1/targets", timeout=10).json()["data"]["activeTargets"]
+
+
+def wait_for(cond, timeout=60, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = cond()
+        if got:
+            return got
+        time.sleep(1)
+    raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
+
+
+def test_prometheus_discovers_with_its_own_token(box):
+    conf = box.file("/etc/prometheus/prometheus.yml")
+    assert (conf.user, conf.group, conf.mode) == ("root", "prometheus", 0o640)
+    text = conf.content_string
+    assert "token: %s" % token("prometheus-sd") in text
+    assert "ca_file: /etc/prometheus/consul-ca.pem" in text and "scheme: https" in text
+    assert token("bootstrap") not in text
+    up = wait_for(lambda: [t for t in targets() if t["labels"].get("job") == "consul-node-exporter"
+                           and t["health"] == "up"], what="the node-exporter target up")
+    assert up[0]["labels"]["app"] == "spring-boot" and up[0]["labels"]["instance"] == "%s:9100" % ADDR
+
+
+def test_nginx_serves_https_and_verifies_the_servers(box):
+    r = requests.get(LB + "/v1/status/leader", verify=CA, timeout=10)
+    assert r.status_code == 200 and re.match(r'^"%s:83[0-2]0"$' % re.escape(ADDR), r.text), r.text
+    # The token travels through nginx; without one the catalog is empty.
+    assert requests.get(LB + "/v1/catalog/services", verify=CA, timeout=10).json() == {}
+    seen = requests.get(LB + "/v1/catalog/services", headers={"X-Consul-Token": token("prometheus-sd")},
+                        verify=CA, timeout=10).json()
+    assert "node-exporter" in seen
+    plain = requests.get("http://%s/v1/status/leader" % ADDR, allow_redirects=False, timeout=10)
+    assert plain.status_code == 301 and plain.headers["Location"].startswith("https://")
+    assert "Access-Control-Allow-Origin" not in r.headers
+    site = box.file("/etc/nginx/conf.d/consul_lb.conf").content_string
+    assert "proxy_ssl_verify on;" in site and "proxy_pass https://" in site
+    assert "Access-Control-Allow-Origin" not in site
+
+
+@pytest.fixture
+def demo_service():
+    yield "secure-demo"
+    run_module("consul_service", token=token("service-registration"), id="secure-demo", state="absent")
+
+
+def test_consul_service_registers_with_the_registration_token(demo_service):
+    args = dict(token=token("service-registration"), id=demo_service, name=demo_service, port=9100,
+                address=ADDR, tags=["node-exporter"], checks=[{"tcp": "%s:9100" % ADDR, "interval": "10s"}])
+    first = run_module("consul_service", **args)
+    assert first.get("changed") is True and not first.get("failed"), first
+    assert run_module("consul_service", **args).get("changed") is False
+    services = client(token("prometheus-sd")).agent.services()
+    assert services[demo_service]["Port"] == 9100
+    # Prometheus (read-only token) sees it as a target of the job.
+    wait_for(lambda: [t for t in targets() if t["labels"].get("instance") == "%s:9100" % ADDR
+                      and t["discoveredLabels"].get("__meta_consul_service") == demo_service],
+             what="the module's registration as a target")
+
+
+def test_consul_raft_with_the_bootstrap_token():
+    r = run_module("consul_raft", token=token("bootstrap"), expected_voters=["node1", "node2", "node3"],
+                   require_healthy=True)
+    assert not r.get("failed") and r["leader"]["node"] in ("node1", "node2", "node3"), r
+
+
+@pytest.mark.parametrize("case, tok, msg", [
+    ("no token", None, r"HTTP 403: Permission denied"),
+    ("wrong token", "00000000-1111-2222-3333-444444444444", r"HTTP 403: ACL not found"),
+    ("read-only token", "prometheus-sd", r"HTTP 403: Permission denied"),
+])
+def test_registration_refused_without_the_right_token(case, tok, msg):
+    before = get("/v1/agent/services", token("bootstrap")).json()
+    args = dict(id="refused", name="refused", port=1234)
+    if tok:
+        args["token"] = token(tok) if tok == "prometheus-sd" else tok
+    r = run_module("consul_service", **args)
+    assert r.get("failed") is True, (case, r)
+    assert "\n" not in r["msg"] and "Traceback" not in str(r), r["msg"]
+    assert re.search(msg, r["msg"]), (case, r["msg"])
+    assert get("/v1/agent/services", token("bootstrap")).json() == before
+
+
+def test_consul_raft_with_a_token_that_may_not_read_raft():
+    r = run_module("consul_raft", token=token("prometheus-sd"), expected_voters=3, require_healthy=True)
+    assert r.get("failed") is True and "403" in r["msg"] and "\n" not in r["msg"], r

@@ -1,0 +1,103 @@
+"""Secrets are made once and reused - by a server that comes back empty, by a cluster rebuilt
+from nothing, by a rolling restart - and none of them shows in -vvv output of those runs."""
+
+import hashlib
+import re
+import time
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+
+from conftest import HERE, SECRETS, client, get, token
+from playbook_run import recap, run_playbook
+
+REPO = HERE.parents[2]
+
+
+def fingerprint():
+    """Hashes of every secret and certificate file on the controller."""
+    return {str(p.relative_to(SECRETS)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(SECRETS.rglob("*")) if p.is_file()}
+
+
+def secret_values():
+    """Every secret as text that must never be printed: the gossip key, each token, and each
+    private key (its PEM body's first line and its private number in hex and decimal; the
+    last line of an EC key's PEM holds its public key, which tasks may show)."""
+    values = {"gossip.key": (SECRETS / "gossip.key").read_text().strip()}
+    for f in (SECRETS / "acl").glob("*.token"):
+        values["acl/" + f.name] = f.read_text().strip()
+    for f in (SECRETS / "tls").rglob("*-key.pem"):
+        name = str(f.relative_to(SECRETS))
+        values[name + " PEM"] = [l for l in f.read_text().splitlines() if l and not l.startswith("-----")][0]
+        number = serialization.load_pem_private_key(f.read_bytes(), None).private_numbers().private_value
+        values[name + " hex"] = "%x" % number
+        values[name + " decimal"] = str(number)
+    return values
+
+
+def assert_nothing_leaked(out):
+    assert len(out) > 10000, "not a -vvv run?"
+    leaked = [name for name, value in secret_values().items() if value in out]
+    assert not leaked, "secrets in -vvv output: %s" % leaked
+
+
+def wait_voters(n=3, timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            health = get("/v1/operator/autopilot/health", token("bootstrap")).json()
+            if health["Healthy"] and sum(1 for s in health["Servers"] if s["Voter"] and s["Healthy"]) == n:
+                return health
+        except (ValueError, KeyError, OSError):
+            pass
+        time.sleep(1)
+    raise AssertionError("no healthy cluster of %d voters within %ss" % (n, timeout))
+
+
+@pytest.fixture(scope="module")
+def before():
+    return fingerprint()
+
+
+def test_a_server_back_empty_gets_the_same_key_and_certificates(box, before):
+    # node3 as a host added later: nothing but its node ID survives (same Raft member).
+    box.check_output("systemctl stop consul@node3 && find /opt/consul/node3 -mindepth 1 ! -name node-id -delete"
+                     " && rm -rf /etc/consul.d/node3")
+    rc, out = run_playbook(HERE.parent / "consul.yml", None, "-vvv")
+    assert rc == 0, out[-3000:]
+    assert recap(out)["secure1"]["failed"] == 0
+    wait_voters()
+    assert fingerprint() == before, "a secret or certificate on the controller changed"
+    ring = [r for r in get("/v1/operator/keyring", token("bootstrap")).json() if not r["WAN"]][0]
+    assert ring["Keys"] == {(SECRETS / "gossip.key").read_text().strip(): 3}
+    assert_nothing_leaked(out)
+
+
+def test_a_cluster_rebuilt_from_nothing_is_bootstrapped_again_with_the_same_secrets(box, before):
+    # The old cluster is gone, so its bootstrap token is useless: only that file goes.
+    box.check_output("systemctl stop consul@node1 consul@node2 consul@node3 && rm -rf /opt/consul/node1"
+                     " /opt/consul/node2 /opt/consul/node3")
+    old_bootstrap = token("bootstrap")
+    (SECRETS / "acl" / "bootstrap.token").unlink()
+    rc, out = run_playbook("sdstack.consul.site", None, "-vvv", timeout=900)
+    assert rc == 0, out[-3000:]
+    assert re.search(r"TASK \[sdstack\.consul\.consul : Bootstrap the ACL system through the API\]", out)
+    assert token("bootstrap") != old_bootstrap
+    after = fingerprint()
+    changed = sorted(k for k in before if before[k] != after.get(k))
+    assert changed == ["acl/bootstrap.token"], changed
+    wait_voters()
+    # The tokens made before the rebuild work again, with the same secrets.
+    assert "node-exporter" in client(token("prometheus-sd")).catalog.services()[1]
+    assert_nothing_leaked(out)
+
+
+def test_rolling_restart_with_a_snapshot_shows_no_secret(tmp_path):
+    report = tmp_path / "restart.json"
+    rc, out = run_playbook(REPO / "playbooks" / "rolling_restart.yml", {"rolling_restart_report": str(report)}, "-vvv")
+    assert rc == 0, out[-3000:]
+    assert "Save a Raft snapshot before the first restart" in out and "Verify the snapshot" in out
+    assert report.read_text().count('"node"') == 3
+    wait_voters()
+    assert_nothing_leaked(out)
