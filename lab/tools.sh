@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the controller tool chain into the lab state folder, from scratch when missing:
 #   .lab/venv          pinned Python tools (requirements/test.txt), rebuilt when the pins change
-#   .lab/collections   collections the tests need, taken from the `ansible` wheel on PyPI
+#   .lab/collections   collections the tests and the secure profile need, taken from the `ansible` wheel on PyPI
 #                      (Galaxy is unreachable), plus this repo linked as sdstack.consul
 . "$(dirname "$0")/lib.sh"
 
