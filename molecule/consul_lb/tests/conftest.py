@@ -1,5 +1,6 @@
 """The long blocking query starts when the session does and runs while the other tests do
-(the bad-input reruns and a reload among them); test_40 reads its outcome."""
+(the bad-input reruns and a reload among them); test_40 reads its outcome. The controller-side
+PKI of the TLS tests is made once per session."""
 
 import sys
 import threading
@@ -14,6 +15,7 @@ import testinfra
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "_shared" / "tests"))
 
 from lb_lab import LB  # noqa: E402  pylint: disable=wrong-import-position
+from tls_lab import CA  # noqa: E402  pylint: disable=wrong-import-position
 
 KEY = "/v1/kv/consul-lb-test/blocking"
 WAIT_S = 70  # above nginx's 60 s default read timeout, which cut such queries (seed finding 5)
@@ -49,3 +51,22 @@ def blocking_query():
 def lb():
     """The load balancer host, over `podman exec` (far quicker than an Ansible run per command)."""
     return testinfra.get_host("podman://lb1")
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory):
+    """PEM files on the controller: a CA, the load balancer's certificate (its address, as the
+    secure profile issues them) and a second one, a Consul-style server certificate, a client
+    certificate for nginx, a key of another certificate and a file that is not PEM."""
+    folder = tmp_path_factory.mktemp("pki")
+    ca = CA(folder)
+    paths = {"dir": str(folder), "ca": str(ca.path)}
+    for name, kw in (("lb", dict(dns=["localhost"], ips=["10.89.20.51"])),
+                     ("lb_next", dict(dns=["localhost"], ips=["10.89.20.51"])),
+                     ("server", dict(dns=["server.dc1.consul", "localhost"], ips=["10.89.20.51", "127.0.0.1"])),
+                     ("client", dict(client=True))):
+        cert, key = ca.issue(name, **kw)
+        paths[name + "_cert"], paths[name + "_key"] = str(cert), str(key)
+    (folder / "not-pem.pem").write_text("not a certificate\n")
+    paths["not_pem"] = str(folder / "not-pem.pem")
+    return paths

@@ -24,10 +24,11 @@ def lb1_recap(out):
 
 
 def nginx_state(host):
-    """Bytes of nginx's configuration tree and its links, the master's PID and its workers' PIDs
+    """Bytes of nginx's configuration tree, its links and folders, the master's PID and its workers' PIDs
     (a reload replaces the workers, a restart the master too)."""
     out = host.check_output(
         "cd /etc/nginx && find . \\( -type f -o -type l \\) -exec sha256sum {} + | sort -k2; ls -l sites-enabled;"
+        " find . -type d -printf '%p %m\\n' | sort;"
         " m=$(systemctl show -p MainPID --value nginx); echo master=$m; echo workers=$(pgrep -P $m | sort -n)")
     lines = out.splitlines()
     return dict(files="\n".join(lines[:-2]), master=lines[-2], workers=lines[-1])

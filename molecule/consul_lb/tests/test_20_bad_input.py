@@ -1,5 +1,6 @@
 """Bad input against the running load balancer: each run fails with one clear line, and nginx's
-files, master and workers are exactly as before (no reload, no restart), still serving."""
+files (certificates and keys included), master and workers are exactly as before (no reload,
+no restart), still serving."""
 
 import json
 
@@ -36,14 +37,52 @@ def unchanged(lb):
     # A quote would end the header value and let the rest inject directives.
     ({"consul_lb_cors_allow_origin": '*" always; include /etc/passwd; #'},
      "consul_lb_cors_allow_origin: '*\" always; include /etc/passwd; #' must not contain double quotes"),
+    # TLS. @name@ is a file of the session's PKI (conftest.pki).
+    ({"consul_lb_upstream_scheme": "https"},
+     "consul_lb_upstream_ca_src is required when consul_lb_upstream_scheme is https"),
+    ({"consul_lb_upstream_scheme": "https", "consul_lb_upstream_ca_src": "@ca@",
+      "consul_lb_upstream_client_cert_src": "@client_cert@"},
+     "consul_lb_upstream_client_cert_src and consul_lb_upstream_client_key_src go together, but only "
+     "consul_lb_upstream_client_cert_src is set"),
+    ({"consul_lb_tls": True, "consul_lb_tls_cert_src": "@lb_cert@"},
+     "consul_lb_tls_key_src is required when consul_lb_tls is true"),
+    ({"consul_lb_tls": True},
+     "consul_lb_tls_cert_src and consul_lb_tls_key_src are required when consul_lb_tls is true"),
+    ({"consul_lb_tls": True, "consul_lb_tls_cert_src": "@dir@/missing.pem", "consul_lb_tls_key_src": "@lb_key@"},
+     "consul_lb_tls_cert_src: '@dir@/missing.pem' is not a readable file on the controller"),
+    ({"consul_lb_tls": True, "consul_lb_tls_port": 80, "consul_lb_tls_cert_src": "@lb_cert@",
+      "consul_lb_tls_key_src": "@lb_key@"},
+     "consul_lb_tls_port: 80 is not a port number (1-65535) other than consul_lb_listen_port (80)"),
+    ({"consul_lb_tls": True, "consul_lb_tls_cert_src": "@lb_cert@", "consul_lb_tls_key_src": "@lb_key@",
+      "consul_lb_cors_allow_origin": "*"},
+     "consul_lb_cors_allow_origin: '*' is refused with TLS on (consul_lb_tls or consul_lb_upstream_scheme https)"),
+    # Only nginx reads the files: it must reject them before the live site points at them, and
+    # the message names the variable the file came from.
+    ({"consul_lb_tls": True, "consul_lb_tls_cert_src": "@not_pem@", "consul_lb_tls_key_src": "@lb_key@"},
+     ("nginx rejected the consul_lb site, the live configuration is unchanged: nginx: [emerg] cannot load "
+      "certificate", "(front-cert from consul_lb_tls_cert_src: @not_pem@)")),
+    ({"consul_lb_tls": True, "consul_lb_tls_cert_src": "@lb_cert@", "consul_lb_tls_key_src": "@lb_next_key@"},
+     ("nginx rejected the consul_lb site, the live configuration is unchanged: nginx: [emerg] SSL_CTX_use_PrivateKey",
+      "key values mismatch", "(front-key from consul_lb_tls_key_src: @lb_next_key@)")),
+    ({"consul_lb_upstream_scheme": "https", "consul_lb_upstream_ca_src": "@not_pem@"},
+     ("nginx rejected the consul_lb site, the live configuration is unchanged: nginx: [emerg]",
+      "(upstream-ca from consul_lb_upstream_ca_src: @not_pem@)")),
 ], ids=["nginx-rejects-directive", "empty-upstream", "upstream-without-port", "bad-timeout", "port-out-of-range",
-        "port-not-int", "bad-next-upstream-choice", "quote-in-header"])
-def test_rejected_and_nothing_changed(unchanged, tmp_path, extra, message):
+        "port-not-int", "bad-next-upstream-choice", "quote-in-header", "https-without-ca", "client-cert-without-key",
+        "tls-without-key", "tls-without-cert-and-key", "tls-cert-missing", "tls-port-is-http-port",
+        "wildcard-cors-with-tls", "tls-cert-not-pem", "tls-key-of-another-cert", "upstream-ca-not-pem"])
+def test_rejected_and_nothing_changed(unchanged, tmp_path, pki, extra, message):
+    def fill(text):
+        for name, path in pki.items():
+            text = text.replace("@%s@" % name, path)
+        return text
+
     inv = tmp_path / "empty-group.yml"
     inv.write_text(json.dumps({"all": {"children": {"nobody": {"hosts": {}}}}}))
-    rc, out = run_lb(extra, "-i", str(inv))
+    rc, out = run_lb(json.loads(fill(json.dumps(extra))), "-i", str(inv))
     assert rc != 0, out[-3000:]
-    assert message in " ".join(out.split()), out[-3000:]
+    for part in (message,) if isinstance(message, str) else message:
+        assert fill(part) in " ".join(out.split()), out[-3000:]
     assert "Traceback" not in out
 
 
