@@ -9,6 +9,9 @@ derive from this one list, so it never needs facts of hosts outside --limit.
 
 from __future__ import annotations
 
+import ipaddress
+import re
+
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.utils.display import Display
@@ -18,6 +21,10 @@ DEFAULT_PORTS = dict(http=8500, dns=8600, server=8300, serf_lan=8301, serf_wan=8
 INSTANCE_KEYS = {"name", "ports", "data_dir", "log_level", "ui", "extra_config"}
 
 display = Display()
+
+# A DNS host name; its last label is never all digits, so "10.0.0.300" is not one.
+_HOST_NAME = re.compile(r"^(?=.{1,253}\.?$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*"
+                        r"(?![0-9]+\.?$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?$")
 
 
 def _host_value(hv, key, default=None):
@@ -43,6 +50,55 @@ def _port(value, where):
     return port
 
 
+def _is_ip(value):
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _address(hv, host):
+    """The address a host's instances bind to, advertise and are reached at, checked.
+
+    consul_advertise_address goes into bind_addr, which Consul accepts only as an IP (and then
+    fails with a misleading "bind_addr cannot be empty"); every other host's retry_join carries
+    it too, so a bad one must stop the run before any host's configuration changes. The
+    fallbacks (ansible_host, the host name) may be host names: the load balancer can reach
+    servers it does not manage by name.
+    """
+    explicit = _host_value(hv, "consul_advertise_address")
+    if explicit not in (None, ""):
+        value = str(to_text(explicit))
+        if not _is_ip(value):
+            raise AnsibleFilterError("consul_advertise_address of %s: %r is not an IP address" % (host, value))
+        return value
+    source = "ansible_host"
+    value = _host_value(hv, "ansible_host")
+    if value in (None, ""):
+        source, value = "inventory host name", host
+    value = str(to_text(value))
+    if not (_is_ip(value) or _HOST_NAME.match(value)):
+        raise AnsibleFilterError("address of %s: %r (from %s) is neither an IP address nor a host name"
+                                 % (host, value, source))
+    return value
+
+
+def _check_client_address(hv, host):
+    """consul_client_address: space-separated IPs (a go-sockaddr template is left to Consul).
+
+    Consul's own complaint comes only at `consul validate`, on several lines; this one names
+    the host and the value before anything is installed.
+    """
+    value = _host_value(hv, "consul_client_address")
+    if not value or not isinstance(value, str) or "{{" in value:
+        return
+    for part in str(value).split():
+        if not _is_ip(part):
+            raise AnsibleFilterError("consul_client_address of %s: %r is not an IP address (in %r)"
+                                     % (host, part, str(value)))
+
+
 def consul_instances(hostvars, hosts, data_root="/opt/consul", default_ports=None):
     """All server instances of ``hosts``, normalised, validated, in inventory order.
 
@@ -53,7 +109,8 @@ def consul_instances(hostvars, hosts, data_root="/opt/consul", default_ports=Non
     out = []
     for host in hosts:
         hv = hostvars[host]
-        address = (_host_value(hv, "consul_advertise_address") or _host_value(hv, "ansible_host") or host)
+        address = _address(hv, host)
+        _check_client_address(hv, host)
         declared = _host_value(hv, "consul_instances") or [{"name": host.split(".")[0]}]
         if not isinstance(declared, list):
             raise AnsibleFilterError("consul_instances of %s must be a list of instances" % host)

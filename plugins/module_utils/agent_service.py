@@ -10,6 +10,7 @@ its ``Notes`` (which the agent does return); a changed URL or interval changes t
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import re
 
@@ -21,6 +22,14 @@ _DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")
 _META_KEY = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 # One DNS label: what Consul can serve as <name>.service.consul.
 _DNS_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+# A DNS host name; its last label is never all digits, so "10.0.0.300" is not one.
+_HOST_NAME = re.compile(r"^(?=.{1,253}\.?$)([A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?\.)*"
+                        r"(?![0-9]+\.?$)[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?\.?$")
+# Consul's own limits on service meta (agent/structs); checked here so that a bulk task fails
+# before its first write instead of half-way with Consul's HTTP 400.
+_META_MAX_PAIRS = 64
+_META_MAX_VALUE = 512
+_META_RESERVED_PREFIX = "consul-"
 
 CHECK_SPEC = dict(
     name=dict(type="str"),
@@ -69,11 +78,23 @@ def validate(svc):
     port = svc.get("port")
     if port is not None and not 0 <= port <= 65535:
         raise InvalidService("%s: port %d is not in 0-65535" % (where, port))
-    for key, value in (svc.get("meta") or {}).items():
+    address = svc.get("address")
+    if address and not _is_address(address):
+        raise InvalidService("%s: address %r is neither an IP address nor a host name" % (where, str(address)))
+    meta = svc.get("meta") or {}
+    if len(meta) > _META_MAX_PAIRS:
+        raise InvalidService("%s: meta has %d keys, Consul allows %d" % (where, len(meta), _META_MAX_PAIRS))
+    for key, value in meta.items():
         if not _META_KEY.match(str(key)):
             raise InvalidService("%s: meta key %r may hold only letters, digits, '_' and '-' (1-128)" % (where, key))
+        if str(key).startswith(_META_RESERVED_PREFIX):
+            raise InvalidService("%s: meta key %r: the prefix %r is reserved for Consul"
+                                 % (where, key, _META_RESERVED_PREFIX))
         if not isinstance(value, str):
             raise InvalidService("%s: meta %s must be a string, got %r" % (where, key, value))
+        if len(value) > _META_MAX_VALUE:
+            raise InvalidService("%s: meta %s is %d characters long, Consul allows %d"
+                                 % (where, key, len(value), _META_MAX_VALUE))
     w = svc.get("weights") or {}
     if w and (w.get("passing", 1) < 1 or w.get("warning", 1) < 0):
         raise InvalidService("%s: weights need passing >= 1 and warning >= 0" % where)
@@ -96,6 +117,25 @@ def _validate_check(chk, where):
             raise InvalidService("%s: %s %r is not a duration like 10s, 1m30s or 500ms" % (where, opt, chk[opt]))
     if kinds[0] != "ttl" and not chk.get("interval"):
         raise InvalidService("%s: a %s check needs an interval" % (where, kinds[0]))
+    # Consul accepts both at registration; the check would then fail forever with a Go error.
+    if kinds[0] == "http" and not re.match(r"^https?://[^/\s]+", chk["http"]):
+        raise InvalidService("%s: http %r is not an http:// or https:// URL" % (where, chk["http"]))
+    if kinds[0] == "tcp" and not _is_host_port(chk["tcp"]):
+        raise InvalidService("%s: tcp %r is not host:port with a port in 1-65535" % (where, chk["tcp"]))
+
+
+def _is_address(value):
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return bool(_HOST_NAME.match(value))
+    return True
+
+
+def _is_host_port(value):
+    host, sep, port = value.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    return bool(sep and host and port.isdigit() and 1 <= int(port) <= 65535 and _is_address(host))
 
 
 def desired_state(svc):

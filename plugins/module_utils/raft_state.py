@@ -105,8 +105,14 @@ def evaluate(state, expected_voters=None, require_leader=True, require_healthy=F
     elif expected_voters:
         missing = [n for n in expected_voters if n not in alive_voters]
         if missing:
-            unmet.append("voters %d/%d, %s missing" % (len(expected_voters) - len(missing), len(expected_voters),
-                                                       ", ".join(missing)))
+            # A name neither Raft, Serf nor autopilot knows is a typo or the wrong cluster, not a
+            # server down (a stopped server stays a Serf member, "left" or "failed").
+            known = set(state["voters"]) | set(state["non_voters"]) | {m["name"] for m in state["members"]} | {
+                s["name"] for s in state.get("servers") or []}
+            unknown = [n for n in missing if n not in known]
+            unmet.append("voters %d/%d, %s missing%s" % (
+                len(expected_voters) - len(missing), len(expected_voters), ", ".join(missing),
+                (" (%s: no such server in this cluster)" % ", ".join(unknown)) if unknown and known else ""))
 
     if require_healthy and state["healthy"] is not True:
         if state["healthy"] is None:

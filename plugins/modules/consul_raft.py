@@ -216,6 +216,7 @@ def main():
     )
     p = module.params
     expected = _expected_voters(module, p["expected_voters"])
+    _check_numbers(module, p, expected)
     client = ConsulClient.from_module(module)
     synced = p["synced_node"]
     node_client = _node_client(module, client, synced["url"]) if synced else None
@@ -281,9 +282,30 @@ def _expected_voters(module, value):
     if isinstance(value, str):
         value = [v.strip() for v in value.split(",")]
     if isinstance(value, list) and value and all(isinstance(v, str) and v for v in value):
+        twice = sorted({v for v in value if value.count(v) > 1})
+        if twice:
+            module.fail_json(msg="expected_voters: %s given twice" % ", ".join(twice))
         return list(value)
     module.fail_json(msg="expected_voters: give a number or a list of node names, got %r" % (value,))
     return None  # not reached
+
+
+def _check_numbers(module, p, expected):
+    """Conditions that can never hold fail at once, not after a whole wait_timeout."""
+    mft = p["min_failure_tolerance"]
+    if mft is not None and mft < 0:
+        module.fail_json(msg="min_failure_tolerance: %d is negative" % mft)
+    # A count means "at least"; only a list fixes the cluster's size.
+    if mft and isinstance(expected, list):
+        voters = len(expected)
+        if mft > (voters - 1) // 2:
+            module.fail_json(msg="min_failure_tolerance: %d can never hold with %d voters (at most %d: a quorum of "
+                                 "%d must survive)" % (mft, voters, (voters - 1) // 2, voters // 2 + 1))
+    for opt in ("wait_timeout", "poll_interval"):
+        if p[opt] < 0 or (opt == "poll_interval" and p[opt] == 0):
+            module.fail_json(msg="%s: %s is not a positive number of seconds" % (opt, p[opt]))
+    if p["synced_node"] and p["synced_node"]["min_index"] < 0:
+        module.fail_json(msg="synced_node.min_index: %d is negative" % p["synced_node"]["min_index"])
 
 
 def _empty_state():

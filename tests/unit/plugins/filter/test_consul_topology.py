@@ -78,6 +78,41 @@ def test_bad_instances_fail_with_one_line(instances, needle):
     assert needle in str(e.value) and "\n" not in str(e.value)
 
 
+@pytest.mark.parametrize("hostvars,message", [
+    ({"c1": {"consul_advertise_address": "10.0.0.300"}}, "consul_advertise_address of c1: '10.0.0.300' is not an IP address"),
+    ({"c1": {"consul_advertise_address": "not-an-ip"}}, "consul_advertise_address of c1: 'not-an-ip' is not an IP address"),
+    # A host name cannot be bound to, even when it resolves.
+    ({"c1": {"consul_advertise_address": "c1.example.org", "ansible_host": "10.0.0.1"}},
+     "consul_advertise_address of c1: 'c1.example.org' is not an IP address"),
+    ({"c1": {"ansible_host": "10.0.0.300"}}, "address of c1: '10.0.0.300' (from ansible_host) is neither an IP address "
+                                             "nor a host name"),
+    ({"bad_host!": {}}, "address of bad_host!: 'bad_host!' (from inventory host name) is neither"),
+    ({"c1": {"ansible_host": "10.0.0.1", "consul_client_address": "0.0.0.0 not-an-ip"}},
+     "consul_client_address of c1: 'not-an-ip' is not an IP address (in '0.0.0.0 not-an-ip')"),
+    ({"c1": {"ansible_host": "10.0.0.1", "consul_client_address": "127.0.0.1 10.0.0.300"}},
+     "consul_client_address of c1: '10.0.0.300' is not an IP address"),
+], ids=["advertise-bad-octet", "advertise-name", "advertise-host-name", "ansible-host-bad-octet", "host-name-invalid",
+        "client-name", "client-bad-octet"])
+def test_bad_addresses_fail_with_one_line_naming_host_and_value(hostvars, message):
+    with pytest.raises(AnsibleFilterError) as e:
+        topo.consul_instances(hostvars, list(hostvars))
+    assert str(e.value).startswith(message) and "\n" not in str(e.value), str(e.value)
+
+
+@pytest.mark.parametrize("hv,address", [
+    ({"consul_advertise_address": "fd00::11"}, "fd00::11"),
+    ({"ansible_host": "consul1.example.org"}, "consul1.example.org"),  # the load balancer may reach servers by name
+    ({}, "c1"),
+    ({"ansible_host": "10.0.0.1", "consul_client_address": "0.0.0.0"}, "10.0.0.1"),
+    ({"ansible_host": "10.0.0.1", "consul_client_address": "127.0.0.1 ::1 10.0.0.1"}, "10.0.0.1"),
+    ({"ansible_host": "10.0.0.1", "consul_client_address": '{{ GetPrivateInterfaces | attr "address" }}'}, "10.0.0.1"),
+    ({"ansible_host": "10.0.0.1", "consul_client_address": ""}, "10.0.0.1"),
+], ids=["ipv6", "ansible-host-name", "inventory-name", "client-any", "client-several", "client-sockaddr-template",
+        "client-default"])
+def test_good_addresses_pass_unchanged(hv, address):
+    assert [i["address"] for i in topo.consul_instances({"c1": hv}, ["c1"])] == [address]
+
+
 def test_empty_group_is_an_error():
     with pytest.raises(AnsibleFilterError, match="Consul group is empty"):
         topo.consul_instances({}, [])

@@ -159,6 +159,33 @@ def test_bad_expected_voters(run, value, needle):
     assert r["failed"] and r["msg"].startswith("expected_voters: ") and needle in r["msg"]
 
 
+@pytest.mark.parametrize("args,msg", [
+    (dict(expected_voters=ALL, min_failure_tolerance=2),
+     "min_failure_tolerance: 2 can never hold with 3 voters (at most 1: a quorum of 2 must survive)"),
+    (dict(min_failure_tolerance=-1), "min_failure_tolerance: -1 is negative"),
+    (dict(expected_voters=["node1", "node2", "node1"]), "expected_voters: node1 given twice"),
+    (dict(wait=True, poll_interval=0), "poll_interval: 0.0 is not a positive number of seconds"),
+    (dict(wait=True, wait_timeout=-5), "wait_timeout: -5.0 is not a positive number of seconds"),
+    (dict(synced_node=dict(name="node2", url=B, min_index=-1)), "synced_node.min_index: -1 is negative"),
+], ids=["impossible-tolerance", "negative-tolerance", "voter-twice", "zero-poll", "negative-wait", "negative-index"])
+def test_impossible_conditions_fail_before_any_read(args, msg, run):
+    cluster = Cluster("healthy")
+    r = run(cluster, **args)
+    assert r["failed"] and r["msg"] == msg, r["msg"]
+    assert cluster.leader_reads == 0
+
+
+def test_a_tolerance_count_form_may_grow_with_more_voters(run):
+    # "at least 3 voters": five could tolerate 2, so this is judged on the cluster's answer.
+    r = run(Cluster("healthy"), expected_voters=3, min_failure_tolerance=2)
+    assert r["failed"] and r["msg"] == "failure tolerance 1 < 2", r["msg"]
+
+
+def test_an_unknown_expected_voter_is_named_as_not_in_the_configuration(run):
+    r = run(Cluster("healthy"), expected_voters=ALL + ["nodee4"])
+    assert r["failed"] and r["msg"] == "voters 3/4, nodee4 missing (nodee4: no such server in this cluster)", r["msg"]
+
+
 def test_check_mode_reads_the_same(run):
     r = run(Cluster("healthy"), expected_voters=ALL, _ansible_check_mode=True)
     assert not r.get("failed") and r["changed"] is False
@@ -266,3 +293,16 @@ def test_synced_node_down_names_it(run):
 def test_synced_node_bad_url_is_one_line(run):
     r = run(Cluster("healthy"), synced_node=dict(name="node2", url="127.0.0.1:8510"))
     assert r["failed"] and r["msg"] == "synced_node.url: '127.0.0.1:8510' is not an http:// or https:// URL"
+
+
+def test_a_stopped_server_that_left_raft_is_missing_not_unknown():
+    # Seen on a real cluster: `systemctl stop` made consul3 leave Raft; Serf still lists it as left.
+    from ansible_collections.sdstack.consul.plugins.module_utils.raft_state import evaluate
+    state = dict(leader=dict(node="consul1", address="10.0.0.1:8300"), voters=["consul1", "consul2"], non_voters=[],
+                 members=[dict(name=n, status="alive" if n != "consul3" else "left")
+                          for n in ("consul1", "consul2", "consul3")],
+                 healthy=False, healthy_servers=["consul1", "consul2"], unhealthy_servers=["consul3"],
+                 failure_tolerance=0, servers=[dict(name="consul3")])
+    assert evaluate(state, ["consul1", "consul2", "consul3"]) == ["voters 2/3, consul3 missing"]
+    assert evaluate(state, ["consul1", "consul2", "consul4"]) == [
+        "voters 2/3, consul4 missing (consul4: no such server in this cluster)"]

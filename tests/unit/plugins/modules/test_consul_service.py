@@ -193,12 +193,34 @@ def test_bulk_validates_everything_before_the_first_write(run):
     (dict(services=[{"name": "a"}, {"name": "a"}]), "services: id(s) given twice: a"),
     (dict(services=[{"name": "a"}, {"name": "b", "port": "http"}]), "services[1]: argument 'port' is of type str"),
     (dict(services=[{"name": "a", "tgas": ["x"]}]), "services[0]: unknown option tgas. Supported parameters include: address,"),
+    (dict(name="s", address="10.0.0.300"), "service: service s: address '10.0.0.300' is neither an IP address nor a host"),
+    (dict(name="s", address="not an ip"), "service: service s: address 'not an ip' is neither"),
+    (dict(name="s", meta={"consul-version": "1"}), "service: service s: meta key 'consul-version': the prefix 'consul-' "
+                                                   "is reserved for Consul"),
+    (dict(name="s", meta={"k%d" % i: "v" for i in range(65)}), "service: service s: meta has 65 keys, Consul allows 64"),
+    (dict(name="s", meta={"k": "v" * 513}), "service: service s: meta k is 513 characters long, Consul allows 512"),
+    (dict(name="s", checks=[{"http": "127.0.0.1:9100/metrics", "interval": "10s"}]),
+     "service: service s check 1: http '127.0.0.1:9100/metrics' is not an http:// or https:// URL"),
+    (dict(name="s", checks=[{"tcp": "127.0.0.1", "interval": "10s"}]),
+     "service: service s check 1: tcp '127.0.0.1' is not host:port with a port in 1-65535"),
+    (dict(name="s", checks=[{"tcp": "127.0.0.1:0", "interval": "10s"}]), "service: service s check 1: tcp '127.0.0.1:0'"),
+    (dict(name="s", checks=[{"script": "/bin/true", "interval": "10s"}]), "Unsupported parameters for"),
+    (dict(services=[{"name": "a", "checks": [{"scirpt": "/bin/true", "interval": "1s"}]}]), "services[0]: unknown option"),
 ])
 def test_bad_input_is_one_line_and_writes_nothing(run, args, msg):
     agent = Agent()
     r = run(agent, **args)
     assert r["failed"] and r["msg"].startswith(msg) and "\n" not in r["msg"], r["msg"]
     assert agent.writes() == []
+
+
+@pytest.mark.parametrize("address,tcp", [
+    ("10.0.0.3", "10.0.0.3:9100"), ("fd00::3", "[fd00::3]:9100"), ("node3.example.org", "node3.example.org:9100"),
+    ("node_3", "localhost:1"),
+])
+def test_good_addresses_and_tcp_targets_pass(run, address, tcp):
+    r = run(Agent(), name="s", address=address, checks=[{"tcp": tcp, "interval": "10s"}])
+    assert not r.get("failed"), r
 
 
 def test_consuls_own_400_text_is_the_message(run):
