@@ -158,10 +158,13 @@ def _int(value):
 
 
 def _get_or_none(client, path, params=None, ok=(200,)):
-    """The body, or None when the cluster answered with an HTTP error (e.g. 500 No cluster leader)."""
+    """The body, or None when the cluster answered with an HTTP error (e.g. 500 No cluster leader).
+
+    A refused token (401/403) is no cluster state: waiting cannot fix it, so it raises.
+    """
     try:
         return client.get(path, params=params, ok=ok).body
     except ConsulError as e:
-        if e.status is None:
+        if e.status is None or e.status in (401, 403):
             raise
         return None

@@ -230,6 +230,9 @@ def main():
         try:
             state = read_state(client)
         except ConsulError as e:
+            if e.status in (401, 403):
+                # Waiting cannot change what the token may read.
+                module.fail_json(msg="%s (the token needs operator:read, node:read and agent:read)" % e)
             state = None
             unmet = [str(e)]
         else:

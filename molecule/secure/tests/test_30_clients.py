@@ -99,4 +99,5 @@ def test_registration_refused_without_the_right_token(case, tok, msg):
 
 def test_consul_raft_with_a_token_that_may_not_read_raft():
     r = run_module("consul_raft", token=token("prometheus-sd"), expected_voters=3, require_healthy=True)
-    assert r.get("failed") is True and "403" in r["msg"] and "\n" not in r["msg"], r
+    assert r.get("failed") is True and "\n" not in r["msg"], r
+    assert re.search(r"HTTP 403: Permission denied.*\(the token needs operator:read", r["msg"]), r["msg"]
