@@ -2,12 +2,12 @@
 reason, and the live configuration, binary and running servers are left exactly as they were."""
 
 import json
-import re
 import subprocess
 from pathlib import Path
 
 import pytest
 from playbook_run import recap, run_playbook
+from refusals import failed_results, names_it
 
 HERE = Path(__file__).resolve().parent
 HOSTS = ["consul1", "consul2", "consul3"]
@@ -31,31 +31,6 @@ def snapshot():
 def converge(extra, *args, inventory_extra=None):
     more = ["-i", str(inventory_extra)] if inventory_extra else []
     return run_playbook(HERE.parent / "consul.yml", extra, *more, *args)
-
-
-def failed_results(out, host=None):
-    """Each failed result: the callback prints one JSON line per failed task or loop item."""
-    rx = r"^(?:fatal|failed): \[(\S+)(?: -> \S+)?\](?:: FAILED!| \(item=.*?\)) => (\{.*\})$"
-    return [json.loads(m.group(2)) for m in re.finditer(rx, out, re.M) if host in (None, m.group(1))]
-
-
-def _strings(value):
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from _strings(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _strings(v)
-
-
-def names_it(result, message):
-    """The result's line carries the message (in msg, or in the field that holds the tool's own
-    words, e.g. a validate command's stderr) and its msg is one line (ansible-core's header above
-    argument_specs errors aside)."""
-    msg = result.get("msg", "").split("Validation of arguments failed:\n", 1)[-1]
-    return "\n" not in msg and any(message in s for s in _strings(result))
 
 
 def assert_refused(rc, out, message):

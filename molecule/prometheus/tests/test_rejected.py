@@ -1,11 +1,9 @@
 """Bad input against the running server: each run fails with one clear reason, and the live
 configuration, unit, links, release folders and the running process are left exactly as they were."""
 
-import json
-import re
-
 import pytest
 from playbook_run import recap, run_playbook
+from refusals import failed_results, names_it
 
 from prom import HOST, JOB, PLAYBOOK, on_host
 
@@ -14,31 +12,6 @@ def snapshot():
     return on_host("sha256sum /etc/prometheus/prometheus.yml /etc/systemd/system/prometheus.service;"
                    " readlink /usr/local/bin/prometheus /usr/local/bin/promtool; ls /opt/prometheus;"
                    " systemctl show -p MainPID -p ActiveEnterTimestamp prometheus")
-
-
-def failed_results(out, host=None):
-    """Each failed result: the callback prints one JSON line per failed task or loop item."""
-    rx = r"^(?:fatal|failed): \[(\S+)(?: -> \S+)?\](?:: FAILED!| \(item=.*?\)) => (\{.*\})$"
-    return [json.loads(m.group(2)) for m in re.finditer(rx, out, re.M) if host in (None, m.group(1))]
-
-
-def _strings(value):
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from _strings(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _strings(v)
-
-
-def names_it(result, message):
-    """The result's line carries the message (in msg, or in the field that holds the tool's own
-    words, e.g. a validate command's stderr) and its msg is one line (ansible-core's header above
-    argument_specs errors aside)."""
-    msg = result.get("msg", "").split("Validation of arguments failed:\n", 1)[-1]
-    return "\n" not in msg and any(message in s for s in _strings(result))
 
 
 def assert_refused(rc, out, message, probe=False):

@@ -79,6 +79,11 @@ def test_a_cluster_rebuilt_from_nothing_is_bootstrapped_again_with_the_same_secr
     box.check_output("systemctl stop consul@node1 consul@node2 consul@node3 && rm -rf /opt/consul/node1"
                      " /opt/consul/node2 /opt/consul/node3")
     old_bootstrap = token("bootstrap")
+    # With the old cluster's token still on file the role stops and says why.
+    rc, out = run_playbook(HERE.parent / "consul.yml")
+    assert rc != 0
+    assert re.search(r"bootstrap.token is not a token of this cluster \(ACL not found\): it belongs to an earlier"
+                     r" or another cluster", out), out[-3000:]
     (SECRETS / "acl" / "bootstrap.token").unlink()
     rc, out = run_playbook("sdstack.consul.site", None, "-vvv", timeout=900)
     assert rc == 0, out[-3000:]

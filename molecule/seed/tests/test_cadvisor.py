@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from failures import failure_message
+from refusals import failure_message
 from playbook_run import recap, run_playbook
 from service_checks import agent_service, unit_properties, wait_for_passing
 
@@ -80,8 +80,8 @@ def test_registered_with_the_seeds_fields_and_a_passing_check():
      % ("0" * 64, _mirror_sum())),
     ({"cadvisor_checksum": ZEROS, "cadvisor_binary_path": str(RELEASE / FILE)},
      "checksum mismatch: sha256 %s, expected %s" % (_mirror_sum(), "0" * 64)),
-    pytest.param({"cadvisor_checksum": ""}, "cadvisor_checksum is required for release installs",
-                 marks=pytest.mark.xfail(strict=True, reason="roles/cadvisor's fail_msg keeps a line break")),
+    ({"cadvisor_checksum": ""}, "cadvisor_checksum is required for release installs: cAdvisor publishes its"
+                                " binaries without a checksum file; set sha256:<64 hex digits>"),
     ({"cadvisor_checksum": "md5:0123"}, 'cadvisor_checksum "md5:0123" is not sha256:<64 hex digits>'),
     ({"cadvisor_install_method": "package"}, "has no package cadvisor; set cadvisor_install_method: release"),
     ({"cadvisor_port": "http"}, "argument 'cadvisor_port' is of type str and we were unable to convert to int: "

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import requests
 import testinfra
-from failures import failure_message
+from refusals import failure_message
 from playbook_run import recap, run_playbook
 
 ADDR = "10.89.20.31"
