@@ -45,3 +45,14 @@ notes:
   - All options of this fragment can be set once for every Consul module with
     C(module_defaults) and the action group C(group/sdstack.consul.consul).
 """
+
+    # Modules that read an object, compare it and write only a difference (module_utils/consul_object).
+    OBJECT = r"""
+attributes:
+  check_mode:
+    support: full
+    description: Reports what would change without writing.
+  diff_mode:
+    support: full
+    description: Shows the object before and after (secrets left out).
+"""

@@ -14,13 +14,7 @@ description:
 author: sdstack maintainers (@sdstack)
 extends_documentation_fragment:
   - sdstack.consul.consul
-attributes:
-  check_mode:
-    support: full
-    description: Reports what would change without writing.
-  diff_mode:
-    support: full
-    description: Shows the policy before and after.
+  - sdstack.consul.consul.object
 options:
   name:
     description: Policy name; unique in the datacenter.

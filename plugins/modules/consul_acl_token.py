@@ -19,13 +19,7 @@ description:
 author: sdstack maintainers (@sdstack)
 extends_documentation_fragment:
   - sdstack.consul.consul
-attributes:
-  check_mode:
-    support: full
-    description: Reports what would change without writing.
-  diff_mode:
-    support: full
-    description: Shows the token (without its secret) before and after.
+  - sdstack.consul.consul.object
 options:
   secret_id:
     description: The token's secret, a UUID.

@@ -17,13 +17,7 @@ description:
 author: sdstack maintainers (@sdstack)
 extends_documentation_fragment:
   - sdstack.consul.consul
-attributes:
-  check_mode:
-    support: full
-    description: Reports what would change without writing.
-  diff_mode:
-    support: full
-    description: Shows the service and its checks before and after.
+  - sdstack.consul.consul.object
 options:
   state:
     description: Whether the service(s) should be registered. In O(services) an element's own C(state) wins.

@@ -177,9 +177,9 @@ def test_https_end_to_end_with_a_client_certificate(lb, pki, terminator):
     assert lb.run("nginx -t -q").rc == 0
 
     known = len(terminator_connections(lb))
-    for _ in range(6):
+    for attempt in range(6):
         r = requests.get(HTTPS + "/v1/agent/self", verify=pki["ca"], timeout=10)
-        assert r.status_code == 200 and r.json()["Config"]["NodeName"] == "node1"
+        assert r.status_code == 200 and r.json()["Config"]["NodeName"] == "node1", attempt
         # An exact origin still works with TLS.
         assert r.headers.get("Access-Control-Allow-Origin") == ORIGIN
     assert get("/v1/agent/self").json()["Config"]["NodeName"] == "node1"
@@ -205,4 +205,3 @@ def test_plain_http_servers_are_not_trusted(lb, pki):
     assert lb.run("nginx -t -q").rc == 0
     assert get("/v1/status/leader").status_code == 502
     assert lb.run("grep -F 'SSL_do_handshake() failed' /var/log/nginx/consul_lb.error.log").rc == 0
-
