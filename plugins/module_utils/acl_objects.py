@@ -55,14 +55,17 @@ class AclToken(ConsulObject):
         self.accessor_id = accessor_id or accessor_for(secret_id)
         super().__init__(client, self.accessor_id, desired)
         self.secret_id = secret_id
+        self._exists = False
 
     def read(self):
         try:
             body = self.client.get("/v1/acl/token/" + path_segment(self.accessor_id)).body
         except ConsulError as err:
             if _absent(err):
+                self._exists = False
                 return None
             raise
+        self._exists = True
         if body.get("SecretID") not in (None, "", self.secret_id):
             raise ConsulError("token %s exists with another secret: a token's secret cannot change; delete it "
                               "or give its own secret" % self.accessor_id)
@@ -72,7 +75,8 @@ class AclToken(ConsulObject):
     def write(self, desired):
         body = dict(Description=desired["description"], Policies=[dict(Name=n) for n in desired["policies"]],
                     Local=desired["local"])
-        if self.read() is None:
+        # ensure() read the token just before: create it, or update the one it found.
+        if not self._exists:
             body.update(AccessorID=self.accessor_id, SecretID=self.secret_id)
             self.client.put("/v1/acl/token", body=body)
         else:

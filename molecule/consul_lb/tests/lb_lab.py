@@ -1,7 +1,6 @@
 """What the load balancer tests share: addresses, reruns of the LB play with other variables,
 and a snapshot of what a rejected run must not change."""
 
-import time
 from pathlib import Path
 
 import requests
@@ -38,18 +37,3 @@ def get(path, **kw):
     kw.setdefault("timeout", 10)
     kw.setdefault("allow_redirects", False)
     return requests.get(LB + path, **kw)
-
-
-def wait_for(check, timeout, what, interval=0.5):
-    """Poll check() until it returns something truthy; fail naming what never happened."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-            if last:
-                return last
-        except requests.RequestException as exc:
-            last = exc
-        time.sleep(interval)
-    raise AssertionError("%s: not within %ss (last: %r)" % (what, timeout, last))

@@ -12,7 +12,8 @@ import textwrap
 import pytest
 import requests
 
-from lb_lab import SITE, get, lb1_recap, nginx_state, run_lb, wait_for
+from lb_lab import SITE, get, lb1_recap, nginx_state, run_lb
+from polling import wait_for
 
 HTTPS = "https://10.89.20.51"
 LEADERS = {"10.89.20.51:8300", "10.89.20.51:8310", "10.89.20.51:8320"}

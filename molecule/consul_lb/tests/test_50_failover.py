@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from lb_lab import HTTP_PORTS, NODES, get, wait_for
+from lb_lab import HTTP_PORTS, NODES, get
+from polling import wait_for
 
 
 def tried_servers(lb, path):

@@ -1,10 +1,10 @@
 """Each client with its own token: Prometheus discovers, the modules register, nginx proxies HTTPS."""
 
 import re
-import time
 
 import pytest
 import requests
+from polling import wait_for
 
 from conftest import ADDR, CA, client, get, run_module, token
 
@@ -16,16 +16,6 @@ def targets():
     return requests.get(PROM + "/api/v1/targets", timeout=10).json()["data"]["activeTargets"]
 
 
-def wait_for(cond, timeout=60, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = cond()
-        if got:
-            return got
-        time.sleep(1)
-    raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
-
-
 def test_prometheus_discovers_with_its_own_token(box):
     conf = box.file("/etc/prometheus/prometheus.yml")
     assert (conf.user, conf.group, conf.mode) == ("root", "prometheus", 0o640)
@@ -34,7 +24,7 @@ def test_prometheus_discovers_with_its_own_token(box):
     assert "ca_file: /etc/prometheus/consul-ca.pem" in text and "scheme: https" in text
     assert token("bootstrap") not in text
     up = wait_for(lambda: [t for t in targets() if t["labels"].get("job") == "consul-node-exporter"
-                           and t["health"] == "up"], what="the node-exporter target up")
+                           and t["health"] == "up"], timeout=60, what="the node-exporter target up")
     assert up[0]["labels"]["app"] == "spring-boot" and up[0]["labels"]["instance"] == "%s:9100" % ADDR
 
 
@@ -71,7 +61,7 @@ def test_consul_service_registers_with_the_registration_token(demo_service):
     # Prometheus (read-only token) sees it as a target of the job.
     wait_for(lambda: [t for t in targets() if t["labels"].get("instance") == "%s:9100" % ADDR
                       and t["discoveredLabels"].get("__meta_consul_service") == demo_service],
-             what="the module's registration as a target")
+             timeout=60, what="the module's registration as a target")
 
 
 def test_consul_raft_with_the_bootstrap_token():

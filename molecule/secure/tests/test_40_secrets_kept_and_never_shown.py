@@ -3,13 +3,13 @@ from nothing, by a rolling restart - and none of them shows in -vvv output of th
 
 import hashlib
 import re
-import time
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 
 from conftest import HERE, SECRETS, client, get, token
 from playbook_run import recap, run_playbook
+from polling import wait_for
 
 REPO = HERE.parents[2]
 
@@ -43,16 +43,14 @@ def assert_nothing_leaked(out):
 
 
 def wait_voters(n=3, timeout=120):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def healthy():
         try:
             health = get("/v1/operator/autopilot/health", token("bootstrap")).json()
-            if health["Healthy"] and sum(1 for s in health["Servers"] if s["Voter"] and s["Healthy"]) == n:
-                return health
-        except (ValueError, KeyError, OSError):
-            pass
-        time.sleep(1)
-    raise AssertionError("no healthy cluster of %d voters within %ss" % (n, timeout))
+        except ValueError:
+            return None
+        voters = sum(1 for s in health.get("Servers") or [] if s["Voter"] and s["Healthy"])
+        return health if health.get("Healthy") and voters == n else None
+    return wait_for(healthy, timeout, "a healthy cluster of %d voters" % n, interval=1)
 
 
 @pytest.fixture(scope="module")
