@@ -15,6 +15,7 @@ Writes bench/results/discovery-<time>.json and prints a Markdown table.
 
 import argparse
 import json
+import random
 import statistics
 import sys
 import tempfile
@@ -77,15 +78,31 @@ def bench_service(i):
             "Address": "127.0.0.%d" % (i + 2), "Port": 9100, "Meta": {"app": "bench"}}
 
 
-def discovery_once(i):
+# Prometheus works on fixed clocks: Consul SD waits refresh_interval after each answer, and the discovery
+# and scrape managers hand over changes on 5 s tickers. A change made right after the previous one was
+# observed lands at the same point of those cycles every time (just after a tick: the worst case). Real
+# registrations arrive at random moments, so each change is made after a random pause longer than the
+# cycles; the pauses come from a seeded generator and are kept in the results.
+TICK = 5.0
+
+
+def random_phase(rng, refresh, pauses):
+    pause = rng.uniform(0, refresh + TICK)
+    pauses.append(round(pause, 2))
+    time.sleep(pause)
+
+
+def discovery_once(i, refresh, rng, pauses):
     svc = bench_service(i)
     url = "http://%s:%d/metrics" % (svc["Address"], svc["Port"])
     wait_for(lambda: url not in targets(JOB), 180, "a clean target list")
+    random_phase(rng, refresh, pauses)
     r = SESSION.put(AGENT + "/v1/agent/service/register", json=svc, timeout=5)
     r.raise_for_status()
     t0 = time.monotonic()
     wait_for(lambda: url in targets(JOB), 180, "target %s listed" % url)
     added = time.monotonic() - t0
+    random_phase(rng, refresh, pauses)
     SESSION.put(AGENT + "/v1/agent/service/deregister/" + svc["ID"], timeout=5).raise_for_status()
     t0 = time.monotonic()
     wait_for(lambda: url not in targets(JOB), 180, "target %s gone" % url)
@@ -162,20 +179,25 @@ def fmt(xs):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=3, help="runs of the 500-service registration benchmark")
+    ap.add_argument("--latency-runs", type=int, default=7, help="registrations timed per refresh_interval")
+    ap.add_argument("--seed", type=int, default=20261126, help="seed of the random pauses before each change")
     ap.add_argument("--services", type=int, default=500)
     ap.add_argument("--keep", action="store_true", help="leave the scenario's host running")
     ap.add_argument("--only", choices=["latency", "registration"], help="run one of the two benchmarks")
     args = ap.parse_args()
-    res = {"runs": args.runs, "services": args.services}
+    res = {"runs": args.runs, "latency_runs": args.latency_runs, "seed": args.seed, "services": args.services}
+    rng = random.Random(args.seed)
     try:
         sh("molecule", "destroy", "-s", "seed")
         sh("molecule", "create", "-s", "seed")
         sh("molecule", "converge", "-s", "seed")
         for refresh in (30, 2) if args.only != "registration" else ():
             set_refresh(refresh)
-            runs = [discovery_once(i) for i in range(args.runs)]
-            res["refresh_%ds" % refresh] = {"added": [r[0] for r in runs], "removed": [r[1] for r in runs]}
+            pauses = []
+            runs = [discovery_once(i, refresh, rng, pauses) for i in range(args.latency_runs)]
+            res["refresh_%ds" % refresh] = {"added": [r[0] for r in runs], "removed": [r[1] for r in runs],
+                                             "pauses": pauses}
             print("refresh %ds: %s" % (refresh, runs), file=sys.stderr)
         if args.only != "registration":
             sh("molecule", "converge", "-s", "seed")  # back to the shipped configuration

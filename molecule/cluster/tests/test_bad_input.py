@@ -2,12 +2,13 @@
 reason, and the live configuration, binary and running servers are left exactly as they were."""
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
 import pytest
 from playbook_run import recap, run_playbook
-from refusals import failed_results, names_it
+from refusals import failed_results, failure_message, names_it
 
 HERE = Path(__file__).resolve().parent
 HOSTS = ["consul1", "consul2", "consul3"]
@@ -54,18 +55,30 @@ def unchanged():
     ({"consul_instances": [{"name": "{{ inventory_hostname }}"}, {"name": "{{ inventory_hostname }}-b"}]},
      "port 8500 on 10.89.20.21 is used by both consul1 (http) and consul1-b (http)"),
     ({"consul_extra_config": {"bogus_key": 1}}, "invalid config key bogus_key"),
-    ({"consul_version": "1.8.99"}, "consul_1.8.99_SHA256SUMS"),
-    ({"consul_version": "1.8.8", "consul_release_base_url": "http://10.89.20.2:9/hashicorp/consul"},
-     "http://10.89.20.2:9/hashicorp/consul/1.8.8/consul_1.8.8_SHA256SUMS"),
     ({"consul_raft_multiplier": "fast"},
      "argument 'consul_raft_multiplier' is of type str and we were unable to convert to int: \"'fast'\""),
     ({"consul_unpack_on": "everywhere"}, "value of consul_unpack_on must be one of: controller, target, got: everywhere"),
     ({"consul_instances": [{"name": "x", "ports": {"http": 99999}}]}, "port http: 99999 is not a port number"),
-], ids=["colliding-ports", "invalid-extra-key", "unknown-version", "mirror-unreachable", "bad-type",
-        "bad-choice", "bad-port"])
+], ids=["colliding-ports", "invalid-extra-key", "bad-type", "bad-choice", "bad-port"])
 def test_rejected_before_anything_changes(unchanged, extra, message):
     rc, out = converge(extra)
     assert_refused(rc, out, message)
+
+
+@pytest.mark.parametrize("extra,url,reason,retried", [
+    ({"consul_version": "1.8.99"}, os.environ["LAB_MIRROR_URL"] + "/hashicorp/consul/1.8.99/consul_1.8.99_SHA256SUMS",
+     "HTTP Error 404", False),
+    ({"consul_version": "1.8.8", "consul_release_base_url": "http://10.89.20.2:9/hashicorp/consul"},
+     "http://10.89.20.2:9/hashicorp/consul/1.8.8/consul_1.8.8_SHA256SUMS", "Connection refused", True),
+], ids=["unknown-version", "mirror-unreachable"])
+def test_failed_download_names_the_url_and_the_reason(unchanged, extra, url, reason, retried):
+    # A 404 will not mend itself and is not retried; a refused connection may, and is.
+    rc, out = converge(extra)
+    assert_refused(rc, out, url)
+    for host in HOSTS:
+        msg = failure_message(out, host)
+        assert msg.startswith("consul: download of %s failed: " % url) and reason in msg, msg
+    assert ("FAILED - RETRYING" in out) == retried, out[-3000:]
 
 
 def test_one_hosts_bad_address_stops_every_host(unchanged):
