@@ -196,8 +196,8 @@ def main():
             set_refresh(refresh)
             pauses = []
             runs = [discovery_once(i, refresh, rng, pauses) for i in range(args.latency_runs)]
-            res["refresh_%ds" % refresh] = {"added": [r[0] for r in runs], "removed": [r[1] for r in runs],
-                                             "pauses": pauses}
+            res["refresh_%ds" % refresh] = {
+                "added": [r[0] for r in runs], "removed": [r[1] for r in runs], "pauses": pauses}
             print("refresh %ds: %s" % (refresh, runs), file=sys.stderr)
         if args.only != "registration":
             sh("molecule", "converge", "-s", "seed")  # back to the shipped configuration
