@@ -9,22 +9,16 @@ derive from this one list, so it never needs facts of hosts outside --limit.
 
 from __future__ import annotations
 
-import ipaddress
-import re
-
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.utils.display import Display
+from ansible_collections.sdstack.consul.plugins.module_utils.addresses import is_address, is_ip
 
 PORT_NAMES = ("http", "dns", "server", "serf_lan", "serf_wan")
 DEFAULT_PORTS = dict(http=8500, dns=8600, server=8300, serf_lan=8301, serf_wan=8302)
 INSTANCE_KEYS = {"name", "ports", "data_dir", "log_level", "ui", "extra_config"}
 
 display = Display()
-
-# A DNS host name; its last label is never all digits, so "10.0.0.300" is not one.
-_HOST_NAME = re.compile(r"^(?=.{1,253}\.?$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*"
-                        r"(?![0-9]+\.?$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?$")
 
 
 def _host_value(hv, key, default=None):
@@ -50,14 +44,6 @@ def _port(value, where):
     return port
 
 
-def _is_ip(value):
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    return True
-
-
 def _address(hv, host):
     """The address a host's instances bind to, advertise and are reached at, checked.
 
@@ -70,7 +56,7 @@ def _address(hv, host):
     explicit = _host_value(hv, "consul_advertise_address")
     if explicit not in (None, ""):
         value = str(to_text(explicit))
-        if not _is_ip(value):
+        if not is_ip(value):
             raise AnsibleFilterError("consul_advertise_address of %s: %r is not an IP address" % (host, value))
         return value
     source = "ansible_host"
@@ -78,7 +64,7 @@ def _address(hv, host):
     if value in (None, ""):
         source, value = "inventory host name", host
     value = str(to_text(value))
-    if not (_is_ip(value) or _HOST_NAME.match(value)):
+    if not is_address(value):
         raise AnsibleFilterError("address of %s: %r (from %s) is neither an IP address nor a host name"
                                  % (host, value, source))
     return value
@@ -94,7 +80,7 @@ def _check_client_address(hv, host):
     if not value or not isinstance(value, str) or "{{" in value:
         return
     for part in str(value).split():
-        if not _is_ip(part):
+        if not is_ip(part):
             raise AnsibleFilterError("consul_client_address of %s: %r is not an IP address (in %r)"
                                      % (host, part, str(value)))
 

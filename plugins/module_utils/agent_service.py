@@ -10,10 +10,10 @@ its ``Notes`` (which the agent does return); a changed URL or interval changes t
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import json
 import re
 
+from ansible_collections.sdstack.consul.plugins.module_utils.addresses import is_address
 from ansible_collections.sdstack.consul.plugins.module_utils.consul_api import path_segment
 from ansible_collections.sdstack.consul.plugins.module_utils.consul_object import ConsulObject
 
@@ -22,9 +22,6 @@ _DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")
 _META_KEY = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 # One DNS label: what Consul can serve as <name>.service.consul.
 _DNS_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
-# A DNS host name; its last label is never all digits, so "10.0.0.300" is not one.
-_HOST_NAME = re.compile(r"^(?=.{1,253}\.?$)([A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?\.)*"
-                        r"(?![0-9]+\.?$)[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?\.?$")
 # Consul's own limits on service meta (agent/structs); checked here so that a bulk task fails
 # before its first write instead of half-way with Consul's HTTP 400.
 _META_MAX_PAIRS = 64
@@ -79,7 +76,7 @@ def validate(svc):
     if port is not None and not 0 <= port <= 65535:
         raise InvalidService("%s: port %d is not in 0-65535" % (where, port))
     address = svc.get("address")
-    if address and not _is_address(address):
+    if address and not is_address(address, underscore=True):
         raise InvalidService("%s: address %r is neither an IP address nor a host name" % (where, str(address)))
     meta = svc.get("meta") or {}
     if len(meta) > _META_MAX_PAIRS:
@@ -124,18 +121,10 @@ def _validate_check(chk, where):
         raise InvalidService("%s: tcp %r is not host:port with a port in 1-65535" % (where, chk["tcp"]))
 
 
-def _is_address(value):
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return bool(_HOST_NAME.match(value))
-    return True
-
-
 def _is_host_port(value):
     host, sep, port = value.rpartition(":")
     host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
-    return bool(sep and host and port.isdigit() and 1 <= int(port) <= 65535 and _is_address(host))
+    return bool(sep and host and port.isdigit() and 1 <= int(port) <= 65535 and is_address(host, underscore=True))
 
 
 def desired_state(svc):

@@ -2,11 +2,9 @@
 release): the role's hardened unit runs the package's binary under the package's unit name, and
 switching install method hands port 9100 from one unit to the other, registration untouched."""
 
-import consul
 import requests
 from playbook_run import recap, run_playbook
-from polling import wait_for
-from service_checks import agent_service, unit_properties
+from service_checks import agent_service, unit_properties, wait_for_passing
 
 ADDR = "10.89.20.23"
 testinfra_hosts = ["consul3"]
@@ -43,12 +41,8 @@ def assert_served_by(host, method, other):
 def assert_registered():
     svc = agent_service(ADDR, "node-exporter")
     assert (svc["Address"], svc["Port"], svc["Meta"]["app"]) == (ADDR, 9100, "spring-boot"), svc
-    # This host's own agent: every server host registers an instance with the same ID.
-    agent = consul.Consul(host=ADDR, port=8500, timeout=10).agent
-
-    def passing():
-        return [c["Status"] for c in agent.checks().values() if c["ServiceID"] == "node-exporter"] == ["passing"]
-    wait_for(passing, 30, "node-exporter's check on consul3 passing")
+    checks = wait_for_passing(ADDR, "node-exporter", "node-exporter", node="consul3")
+    assert [c["Status"] for c in checks] == ["passing"], checks
 
 
 def test_package_binary_runs_under_the_roles_hardened_unit(host):
