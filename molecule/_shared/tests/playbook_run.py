@@ -3,7 +3,9 @@ rerun tests need it: same inventory and collection path as Molecule's own runs, 
 the PLAY RECAP parsed.
 
 A test module imports it (its scenario's conftest puts molecule/_shared/tests on sys.path):
-    from playbook_run import run_playbook, recap
+    from playbook_run import run_module, module_failure, converge, run_playbook, recap
+Every module or playbook run whose result a test asserts goes through here: a failed run raises
+(ModuleFailed / PlaybookFailed, with the module's msg) unless the test asked for a failure.
 """
 
 import json
@@ -27,18 +29,69 @@ def run_playbook(playbook, extra=None, *args, timeout=600):
     return run.returncode, run.stdout + run.stderr
 
 
-def run_module(host, module, args, timeout=120):
-    """Run one module on one host of the scenario's inventory, as a playbook task would; returns
-    its result with a ``failed`` flag (ad hoc, far quicker than a playbook per call)."""
+class ModuleFailed(AssertionError):
+    """A module run that failed (or could not reach its host); the message is the module's msg."""
+
+    def __init__(self, host, module, result):
+        self.result = result
+        super().__init__("%s on %s failed: %s" % (module, host, result.get("msg", result)))
+
+
+class PlaybookFailed(AssertionError):
+    """A playbook run that exited non-zero; the message is the msg of each failed result."""
+
+
+def _host_name(host):
+    """A testinfra host or an inventory name."""
+    return host if isinstance(host, str) else host.backend.get_hostname()
+
+
+def module_result(host, module, args, check=False, timeout=120):
+    """Run one module on one host of the scenario's inventory, as a playbook task would (ad hoc,
+    far quicker than a playbook per call); returns its result with a ``failed`` flag, whatever
+    the outcome. Tests that expect a refusal use this; everything else uses ``run_module``.
+
+    Why not testinfra's ``host.ansible()``: with ansible-core 2.19 its result has no ``failed``
+    key, so a module that failed reads as ``changed: False``."""
+    name = _host_name(host)
     env = dict(_env(), ANSIBLE_STDOUT_CALLBACK="ansible.builtin.minimal")
-    run = subprocess.run(["ansible", host, "-i", os.environ["MOLECULE_INVENTORY_FILE"], "-m", module,
-                          "-a", json.dumps(args)], env=env, capture_output=True, text=True, timeout=timeout, check=False)
-    # "host | FAILED! => {...}", "host | SUCCESS => {...}" or "host | CHANGED => {...}".
-    m = re.search(r"^%s \| (\w+)!? => (\{.*)" % re.escape(host), run.stdout, re.S | re.M)
-    assert m, run.stdout + run.stderr
+    cmd = ["ansible", name, "-i", os.environ["MOLECULE_INVENTORY_FILE"], "-m", module, "-a", json.dumps(args)]
+    if check:
+        cmd.append("--check")
+    run = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    # "host | FAILED! => {...}", "host | SUCCESS => {...}", "host | CHANGED => {...}", "host | UNREACHABLE! => {...}".
+    m = re.search(r"^%s \| (\w+)!? => (\{.*)" % re.escape(name), run.stdout, re.S | re.M)
+    if not m:
+        raise ModuleFailed(name, module, {"msg": "no result in the output: " + (run.stdout + run.stderr)[-2000:]})
     result = json.loads(m.group(2))
-    result["failed"] = m.group(1) == "FAILED"
+    result["failed"] = m.group(1) in ("FAILED", "UNREACHABLE")
     return result
+
+
+def run_module(host, module, args, check=False, timeout=120):
+    """``module_result`` for a run that must succeed: raises ModuleFailed with the module's msg."""
+    result = module_result(host, module, args, check=check, timeout=timeout)
+    if result["failed"]:
+        raise ModuleFailed(_host_name(host), module, result)
+    return result
+
+
+def module_failure(host, module, args, check=False, timeout=120):
+    """``module_result`` for a run that must fail: returns the result, raises if it succeeded."""
+    result = module_result(host, module, args, check=check, timeout=timeout)
+    assert result["failed"], "%s on %s was expected to fail: %s" % (module, _host_name(host), result)
+    return result
+
+
+def converge(playbook, extra=None, *args, timeout=600):
+    """``run_playbook`` for a run that must succeed: returns its output, raises PlaybookFailed with
+    the msg of every failed result (or the tail of the output) otherwise."""
+    rc, out = run_playbook(playbook, extra, *args, timeout=timeout)
+    if rc != 0:
+        msgs = [json.loads(m.group(1)).get("msg", "") for m in
+                re.finditer(r"^(?:fatal|failed): \[\S+?\].*? => (\{.*\})$", out, re.M)]
+        raise PlaybookFailed("%s exited %d: %s" % (playbook, rc, " | ".join(msgs) if msgs else out[-3000:]))
+    return out
 
 
 def _env():

@@ -43,8 +43,17 @@ def box():
     return testinfra.get_host("podman://" + HOST)
 
 
-def run_module(module, **args):
-    """Run sdstack.consul.<module> on the host against its own HTTPS agent."""
+def _agent_args(args):
     args.setdefault("url", "https://127.0.0.1:8500")
     args.setdefault("ca_path", "/etc/consul.d/tls/ca.pem")
-    return playbook_run.run_module(HOST, "sdstack.consul." + module, args)
+    return args
+
+
+def run_module(module, **args):
+    """Run sdstack.consul.<module> on the host against its own HTTPS agent; raises if it fails."""
+    return playbook_run.run_module(HOST, "sdstack.consul." + module, _agent_args(args))
+
+
+def module_failure(module, **args):
+    """The same run, expected to fail: its result."""
+    return playbook_run.module_failure(HOST, "sdstack.consul." + module, _agent_args(args))

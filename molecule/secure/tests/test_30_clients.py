@@ -6,7 +6,7 @@ import pytest
 import requests
 from polling import wait_for
 
-from conftest import ADDR, CA, client, get, run_module, token
+from conftest import ADDR, CA, client, get, module_failure, run_module, token
 
 PROM = "http://%s:9090" % ADDR
 LB = "https://%s" % ADDR
@@ -54,7 +54,7 @@ def test_consul_service_registers_with_the_registration_token(demo_service):
     args = dict(token=token("service-registration"), id=demo_service, name=demo_service, port=9100,
                 address=ADDR, tags=["node-exporter"], checks=[{"tcp": "%s:9100" % ADDR, "interval": "10s"}])
     first = run_module("consul_service", **args)
-    assert first.get("changed") is True and not first.get("failed"), first
+    assert first["changed"] is True, first
     assert run_module("consul_service", **args).get("changed") is False
     services = client(token("prometheus-sd")).agent.services()
     assert services[demo_service]["Port"] == 9100
@@ -67,7 +67,7 @@ def test_consul_service_registers_with_the_registration_token(demo_service):
 def test_consul_raft_with_the_bootstrap_token():
     r = run_module("consul_raft", token=token("bootstrap"), expected_voters=["node1", "node2", "node3"],
                    require_healthy=True)
-    assert not r.get("failed") and r["leader"]["node"] in ("node1", "node2", "node3"), r
+    assert r["leader"]["node"] in ("node1", "node2", "node3"), r
 
 
 @pytest.mark.parametrize("case, tok, msg", [
@@ -80,14 +80,13 @@ def test_registration_refused_without_the_right_token(case, tok, msg):
     args = dict(id="refused", name="refused", port=1234)
     if tok:
         args["token"] = token(tok) if tok == "prometheus-sd" else tok
-    r = run_module("consul_service", **args)
-    assert r.get("failed") is True, (case, r)
+    r = module_failure("consul_service", **args)
     assert "\n" not in r["msg"] and "Traceback" not in str(r), r["msg"]
     assert re.search(msg, r["msg"]), (case, r["msg"])
     assert get("/v1/agent/services", token("bootstrap")).json() == before
 
 
 def test_consul_raft_with_a_token_that_may_not_read_raft():
-    r = run_module("consul_raft", token=token("prometheus-sd"), expected_voters=3, require_healthy=True)
-    assert r.get("failed") is True and "\n" not in r["msg"], r
+    r = module_failure("consul_raft", token=token("prometheus-sd"), expected_voters=3, require_healthy=True)
+    assert "\n" not in r["msg"], r
     assert re.search(r"HTTP 403: Permission denied.*\(the token needs operator:read", r["msg"]), r["msg"]
