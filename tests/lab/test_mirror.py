@@ -34,12 +34,11 @@ def _entries(sums):
     return dict(reversed(line.split()) for line in sums.read_text().splitlines() if line.strip())
 
 
-@pytest.mark.parametrize("sums,archive,members", RELEASES, ids=[r[1] for r in RELEASES])
-def test_checksum_file_matches_archive(sums, archive, members):
+@pytest.mark.parametrize("sums,archive", [r[:2] for r in RELEASES], ids=[r[1] for r in RELEASES])
+def test_checksum_file_matches_archive(sums, archive):
     listed = _entries(sums)
     assert archive in listed, f"{sums.name} does not list {archive}"
     assert hashlib.sha256((sums.parent / archive).read_bytes()).hexdigest() == listed[archive]
-    assert members, "every release names the files it must hold"
 
 
 @pytest.mark.parametrize("sums,archive,members", RELEASES, ids=[r[1] for r in RELEASES])

@@ -5,7 +5,6 @@ built without going through the collection's own HTTP code.
 A scenario's test module imports these with `from consul_checks import *`.
 """
 
-import json
 import os
 import time
 
@@ -14,6 +13,8 @@ import pytest
 import requests
 import testinfra
 from testinfra.utils.ansible_runner import AnsibleRunner
+
+from playbook_run import module_failure, run_module
 
 DEFAULT_PORTS = dict(http=8500, dns=8600, server=8300, serf_lan=8301, serf_wan=8302)
 RUNNER = AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"])
@@ -40,10 +41,13 @@ def _local(host):
     return [i for i in CLUSTER if i["host"] == host.backend.get_hostname()]
 
 
+def _raft_args(args):
+    return dict(url=["http://%s:%d" % (i["address"], i["ports"]["http"]) for i in CLUSTER], **args)
+
+
 def raft(host, **args):
-    """Run the collection's consul_raft module on the host, against every instance."""
-    urls = ["http://%s:%d" % (i["address"], i["ports"]["http"]) for i in CLUSTER]
-    return host.ansible("sdstack.consul.consul_raft", json.dumps(dict(url=urls, **args)), check=False)
+    """Run the collection's consul_raft module on the host, against every instance; raises if it fails."""
+    return run_module(host, "sdstack.consul.consul_raft", _raft_args(args))
 
 
 def test_units_enabled_and_running(host):
@@ -146,8 +150,8 @@ def _wait_until_cluster_sees_it_gone(victim, timeout=30):
 def test_consul_raft_names_the_missing_voter_then_recovers(stopped_instance):
     victim, h = stopped_instance
     _wait_until_cluster_sees_it_gone(victim)
-    r = raft(h, expected_voters=NAMES, wait=True, wait_timeout=5, poll_interval=0.5)
-    # (testinfra drops the "failed" key of a module result; "unmet" says it.)
+    r = module_failure(h, "sdstack.consul.consul_raft",
+                       _raft_args(dict(expected_voters=NAMES, wait=True, wait_timeout=5, poll_interval=0.5)))
     assert r["unmet"] == ["voters 2/3, %s missing" % victim["name"]], r
     assert r["msg"] == "voters 2/3, %s missing after 5s" % victim["name"]
     h.check_output("systemctl start consul@%s" % victim["name"])

@@ -6,16 +6,16 @@ Consul's through python-consul2. Expectations come from the scenario's inventory
 A scenario's test module imports these with `from pipeline_checks import *`.
 """
 
-import json
 import os
 import time
 from pathlib import Path
 
 import consul
 import requests
-import testinfra
 import yaml
 from testinfra.utils.ansible_runner import AnsibleRunner
+
+from playbook_run import run_module
 
 RUNNER = AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"])
 testinfra_hosts = RUNNER.get_hosts("prometheus")
@@ -116,17 +116,16 @@ def test_module_registration_and_deregistration_move_the_target(host):
     the module (on the owning agent) removes the target again."""
     base = _prometheus(host)
     owner = RUNNER.get_hosts("node_exporter")[0]
-    exporter = testinfra.get_host("ansible://%s?ansible_inventory=%s" % (owner, os.environ["MOLECULE_INVENTORY_FILE"]))
     args = dict(url="http://127.0.0.1:8500", id="pipeline-probe", name="pipeline-probe", tags=["node-exporter"],
                 address="127.0.0.1", port=9100, meta={"app": "probe"})
     key = ("consul-node-exporter", "http://127.0.0.1:9100/metrics")
     try:
-        r = exporter.ansible("sdstack.consul.consul_service", json.dumps(args), check=False)
+        r = run_module(owner, "sdstack.consul.consul_service", args)
         assert r["changed"], r
         got = poll(lambda: (key in active_targets(base), active_targets(base)), 60)
         assert key in got and got[key]["labels"].get("app") == "probe"
     finally:
-        r = exporter.ansible("sdstack.consul.consul_service", json.dumps(dict(args, state="absent")), check=False)
+        r = run_module(owner, "sdstack.consul.consul_service", dict(args, state="absent"))
     assert r["changed"], r
     got = poll(lambda: (key not in active_targets(base), active_targets(base)), 60)
     assert key not in got

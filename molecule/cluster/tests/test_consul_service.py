@@ -1,10 +1,9 @@
 """consul_service on a real Consul 1.8.7 agent, checked with python-consul2 and plain HTTP."""
 
-import json
-
 import consul
 import pytest
 import requests
+from playbook_run import ModuleFailed, module_failure, run_module
 
 testinfra_hosts = ["consul2"]
 AGENT = "http://127.0.0.1:8500"
@@ -12,8 +11,9 @@ ADDR = "10.89.20.22"
 
 
 def svc(host, check_mode=False, **args):
+    """consul_service on the host's own agent; a failed run raises with the module's msg."""
     args.setdefault("url", AGENT)
-    return host.ansible("sdstack.consul.consul_service", json.dumps(args), check=check_mode)
+    return run_module(host, "sdstack.consul.consul_service", args, check=check_mode)
 
 
 def agent_checks(service_id):
@@ -78,5 +78,13 @@ def test_check_mode_and_deregister(host, cleanup):
 
 
 def test_consuls_400_is_one_line(host):
-    r = svc(host, name="bad", meta={"k": "v"}, checks=[{"http": "http://x/", "interval": "0s"}])
+    r = module_failure(host, "sdstack.consul.consul_service",
+                       dict(url=AGENT, name="bad", meta={"k": "v"}, checks=[{"http": "http://x/", "interval": "0s"}]))
     assert "HTTP 400" in r["msg"] and "\n" not in r["msg"], r
+
+
+def test_a_failed_module_fails_the_test(host):
+    """The helper every test uses raises on a module failure, with the module's own message (the
+    result testinfra's host.ansible() gives under ansible-core 2.19 reads as a mere no-change)."""
+    with pytest.raises(ModuleFailed, match=r"port.*'not-a-port'.*int"):
+        svc(host, name="bad-argument", port="not-a-port")

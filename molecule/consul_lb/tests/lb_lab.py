@@ -4,18 +4,24 @@ and a snapshot of what a rejected run must not change."""
 from pathlib import Path
 
 import requests
-from playbook_run import recap, run_playbook
+from playbook_run import converge, recap, run_playbook
 
 HERE = Path(__file__).resolve().parent
 LB = "http://10.89.20.51"
 SITE = "/etc/nginx/conf.d/consul_lb.conf"
 NODES = ["node1", "node2", "node3"]
 HTTP_PORTS = {"node1": 8500, "node2": 8510, "node3": 8520}
+LEADERS = {"10.89.20.51:8300", "10.89.20.51:8310", "10.89.20.51:8320"}
 
 
 def run_lb(extra, *args):
     """Run the LB play alone (Consul untouched); return (rc, output)."""
     return run_playbook(HERE.parent / "lb.yml", extra, *args, timeout=300)
+
+
+def converge_lb(extra, *args):
+    """Run the LB play alone, expected to succeed; return its output."""
+    return converge(HERE.parent / "lb.yml", extra, *args, timeout=300)
 
 
 def lb1_recap(out):
@@ -37,3 +43,15 @@ def get(path, **kw):
     kw.setdefault("timeout", 10)
     kw.setdefault("allow_redirects", False)
     return requests.get(LB + path, **kw)
+
+
+def consul_answers(**kw):
+    """Two answers through nginx that only Consul gives (a leader's RPC address; the empty 404 of a
+    missing key, with Consul's index header), so that a check of what is absent from their headers
+    cannot pass on an nginx error page."""
+    leader = get("/v1/status/leader", **kw)
+    assert leader.status_code == 200 and leader.json() in LEADERS, (leader.status_code, leader.text[:200])
+    missing = get("/v1/kv/consul-lb-test/missing", **kw)
+    assert missing.status_code == 404 and missing.text == "" and "X-Consul-Index" in missing.headers, \
+        (missing.status_code, dict(missing.headers), missing.text[:200])
+    return [leader, missing]

@@ -12,7 +12,7 @@ import textwrap
 import pytest
 import requests
 
-from lb_lab import SITE, get, lb1_recap, nginx_state, run_lb
+from lb_lab import SITE, converge_lb, get, lb1_recap, nginx_state
 from polling import wait_for
 
 HTTPS = "https://10.89.20.51"
@@ -69,8 +69,7 @@ def upstream_https(pki, **more):
 def apply(lb, extra):
     """Rerun the LB play; return nginx's state before and after."""
     before = nginx_state(lb)
-    rc, out = run_lb(extra)
-    assert rc == 0, out[-3000:]
+    out = converge_lb(extra)
     return before, nginx_state(lb), out
 
 
@@ -87,8 +86,7 @@ def default_site_back(lb):
     """After the module: the default run restores the plain site and removes the certificates."""
     before = nginx_state(lb)
     yield
-    rc, out = run_lb({})
-    assert rc == 0, out[-3000:]
+    converge_lb({})
     restored = nginx_state(lb)
     assert restored["files"] == before["files"] and restored["master"] == before["master"]
     assert not lb.file(FILES_DIR).exists
@@ -146,8 +144,7 @@ def test_https_for_clients_verified_against_the_ca(lb, pki):
 
 
 def test_https_rerun_changes_nothing(lb, pki):
-    rc, out = run_lb(front(pki))
-    assert rc == 0, out[-3000:]
+    out = converge_lb(front(pki))
     assert lb1_recap(out).get("changed") == 0, out[-3000:]
 
 
