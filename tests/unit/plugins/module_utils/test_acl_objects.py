@@ -1,111 +1,88 @@
-"""ACL policy and token objects against recorded Consul 1.8.7 answers."""
+"""ACL policy and token objects against a real Consul 1.8.7 with ACLs on (default deny), replayed
+from cassettes (tests/unit/replay.py; recorded by tests/unit/fixtures/consul_1.8.7/cassettes/record.py).
+Every cassette starts from an agent with only Consul's own tokens and policies."""
 
-import io
 import json
-from pathlib import Path
 
 import pytest
-from ansible.module_utils.six.moves.urllib.error import HTTPError
 
 from ansible_collections.sdstack.consul.plugins.module_utils.acl_objects import AclPolicy, AclToken, accessor_for
 from ansible_collections.sdstack.consul.plugins.module_utils.consul_api import ConsulClient, ConsulError
+from replay import ACL_AGENT_URL, management_token, sent
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "consul_1.8.7" / "acl"
-
-
-def fixture(name):
-    return json.loads((FIXTURES / (name + ".json")).read_text())
-
-
-class Replay:
-    """open_url stand-in: answers each (method, path) with its recorded response; logs requests."""
-
-    def __init__(self, *names):
-        self.answers = {}
-        for n in names:
-            f = fixture(n)
-            self.answers[(f["method"], f["path"])] = f
-        self.sent = []
-
-    def __call__(self, url, method=None, data=None, **_kw):
-        path = url.split("8500", 1)[1]
-        self.sent.append((method, path, json.loads(data) if data else None))
-        f = self.answers.get((method, path))
-        if f is None:
-            if method == "PUT":
-                f = dict(status=200, body=True, headers={"Content-Type": "application/json"})
-            else:
-                raise AssertionError("unexpected request %s %s" % (method, path))
-        raw = f["body"] if isinstance(f["body"], str) else json.dumps(f["body"])
-        if f["status"] >= 400:
-            raise HTTPError(url, f["status"], "error", {}, io.BytesIO(raw.encode()))
-        resp = io.BytesIO(raw.encode())
-        resp.getcode = lambda: f["status"]
-        resp.headers = {}
-        return resp
+PROMETHEUS_SD = dict(name="prometheus-sd", description="Prometheus Consul service discovery (read-only)",
+                     rules='service_prefix "" { policy = "read" }\nnode_prefix "" { policy = "read" }\n'
+                           'agent_prefix "" { policy = "read" }\n')
+# The test token's secret; cassettes hold the placeholder instead.
+SECRET = "3f2b8c1e-5d4a-4b6f-9e7d-1a2b3c4d5e6f"
+CASSETTE_SECRETS = {"secret-of-prometheus-sd": SECRET}
 
 
-def client(opener):
-    return ConsulClient(["https://10.89.20.71:8500"], token="t", opener=opener)
+@pytest.fixture
+def client(cassette):
+    return ConsulClient([ACL_AGENT_URL], token=management_token())
 
 
-def test_policy_read_by_name_through_the_list():
-    pid = [p for p in fixture("01_list_policies")["body"] if p["Name"] == "prometheus-sd"][0]["ID"]
-    assert fixture("02_read_policy_prometheus_sd")["path"].endswith(pid)
-    replay = Replay("01_list_policies", "02_read_policy_prometheus_sd")
-    policy = AclPolicy(client(replay), "prometheus-sd")
-    got = policy.read()
-    assert got["name"] == "prometheus-sd" and 'service_prefix "" { policy = "read" }' in got["rules"]
+@pytest.fixture
+def prometheus_sd(client):
+    """The policy, created; its ID as Consul made it."""
+    AclPolicy(client, "prometheus-sd", PROMETHEUS_SD).ensure("present")
+    return [p for p in client.get("/v1/acl/policies").body if p["Name"] == "prometheus-sd"][0]["ID"]
+
+
+def token(client, secret=SECRET, **desired):
+    desired = dict(dict(accessor_id=accessor_for(SECRET), description="Prometheus", policies=["prometheus-sd"],
+                        local=False), **desired)
+    return AclToken(client, secret, desired, accessor_id=accessor_for(SECRET))
+
+
+def test_policy_read_by_name_through_the_list(client, cassette, prometheus_sd):
+    got = AclPolicy(client, "prometheus-sd").read()
+    assert got == PROMETHEUS_SD
+    assert sent(cassette)[-2:] == [("GET", "/v1/acl/policies"), ("GET", "/v1/acl/policy/" + prometheus_sd)]
     # Same rules: no write.
-    result = AclPolicy(client(replay), "prometheus-sd", dict(got)).ensure("present")
-    assert result["changed"] is False and [m for m, _p, _b in replay.sent] == ["GET"] * 4
+    assert AclPolicy(client, "prometheus-sd", dict(got)).ensure("present")["changed"] is False
+    assert sent(cassette)[-1][0] == "GET"
 
 
-def test_policy_update_goes_to_its_id_and_a_new_one_to_the_collection():
-    replay = Replay("01_list_policies", "02_read_policy_prometheus_sd")
-    desired = dict(name="prometheus-sd", description="changed", rules='node_prefix "" { policy = "read" }\n')
-    assert AclPolicy(client(replay), "prometheus-sd", desired).ensure("present")["action"] == "updated"
-    pid = fixture("02_read_policy_prometheus_sd")["path"].rsplit("/", 1)[1]
-    assert replay.sent[-1][:2] == ("PUT", "/v1/acl/policy/" + pid)
-    replay = Replay("01_list_policies")
+def test_policy_update_goes_to_its_id_and_a_new_one_to_the_collection(client, cassette, prometheus_sd):
+    desired = dict(PROMETHEUS_SD, description="changed")
+    assert AclPolicy(client, "prometheus-sd", desired).ensure("present")["action"] == "updated"
+    assert sent(cassette)[-1] == ("PUT", "/v1/acl/policy/" + prometheus_sd)
     new = dict(name="other", description="", rules='key_prefix "" { policy = "read" }')
-    assert AclPolicy(client(replay), "other", new).ensure("present")["action"] == "created"
-    assert replay.sent[-1] == ("PUT", "/v1/acl/policy", {"Name": "other", "Description": "", "Rules": new["rules"]})
+    assert AclPolicy(client, "other", new).ensure("present")["action"] == "created"
+    assert sent(cassette)[-1] == ("PUT", "/v1/acl/policy")
+    assert json.loads(cassette.sent[-1].body) == {"Name": "other", "Description": "", "Rules": new["rules"]}
+    assert AclPolicy(client, "other", new).read() == new
 
 
-def test_policy_with_bad_rules_fails_with_consuls_reason():
-    replay = Replay("01_list_policies", "03_create_policy_bad_rules")
+def test_policy_with_bad_rules_fails_with_consuls_reason(client):
     desired = dict(name="broken", description="", rules='service_prefix "" { policy = "reed" }')
     with pytest.raises(ConsulError) as err:
-        AclPolicy(client(replay), "broken", desired).ensure("present")
-    assert "HTTP 500" in str(err.value) and 'Policy:"reed"' in str(err.value) and "\n" not in str(err.value)
+        AclPolicy(client, "broken", desired).ensure("present")
+    assert "PUT /v1/acl/policy: HTTP 500" in str(err.value) and 'Policy:"reed"' in str(err.value)
+    assert "\n" not in str(err.value)
 
 
-def test_missing_token_reads_as_absent_on_consul_18s_403():
-    accessor = fixture("04_read_token_missing")["path"].rsplit("/", 1)[1]
-    replay = Replay("04_read_token_missing")
-    token = AclToken(client(replay), "11111111-2222-3333-4444-555555555555", accessor_id=accessor)
-    token.desired = dict(accessor_id=accessor, description="d", policies=["p"], local=False)
-    result = token.ensure("present", check_mode=True)
+def test_missing_token_reads_as_absent_on_consul_18s_403(client, cassette):
+    result = token(client).ensure("present", check_mode=True)
     assert result["action"] == "created" and result["changed"] is True
-    assert [m for m, _p, _b in replay.sent] == ["GET"]
+    assert sent(cassette) == [("GET", "/v1/acl/token/" + accessor_for(SECRET))]
+    assert cassette.responses[0]["status"]["code"] == 403
 
 
-def test_existing_token_compared_without_its_secret():
-    body = fixture("05_read_token_prometheus_sd")["body"]
-    token = AclToken(client(Replay("05_read_token_prometheus_sd")), body["SecretID"], accessor_id=body["AccessorID"])
-    token.desired = dict(accessor_id=body["AccessorID"], description=body["Description"],
-                         policies=["prometheus-sd"], local=False)
-    result = token.ensure("present")
-    assert result["changed"] is False
-    assert body["SecretID"] not in json.dumps(result)
+def test_token_is_created_then_compared_without_its_secret(client, cassette, prometheus_sd):
+    assert token(client).ensure("present")["action"] == "created"
+    assert sent(cassette)[-1] == ("PUT", "/v1/acl/token")
+    result = token(client).ensure("present")
+    assert result["changed"] is False, result
+    assert SECRET not in json.dumps(result)
 
 
-def test_a_token_with_another_secret_is_refused():
-    body = fixture("05_read_token_prometheus_sd")["body"]
-    token = AclToken(client(Replay("05_read_token_prometheus_sd")), "not-its-secret", accessor_id=body["AccessorID"])
+def test_a_token_with_another_secret_is_refused(client, prometheus_sd):
+    token(client).ensure("present")
     with pytest.raises(ConsulError, match="exists with another secret"):
-        token.read()
+        token(client, secret="0f3b8a9e-6a43-4c8e-9d0e-2f7c1b5a4d21").read()
 
 
 def test_accessor_is_derived_from_the_secret_and_does_not_contain_it():

@@ -1,4 +1,4 @@
-"""Running the collection's modules in-process against a stand-in for open_url."""
+"""Running the collection's modules in-process."""
 
 import json
 
@@ -10,10 +10,14 @@ from ansible_collections.sdstack.consul.plugins.module_utils import consul_api
 
 @pytest.fixture
 def run_module(monkeypatch, capsys):
-    """run_module(module, opener, **args) -> the module's JSON result."""
+    """run_module(module, opener, **args) -> the module's JSON result.
+
+    ``opener`` stands in for open_url; None keeps the real one (for tests on a cassette).
+    """
 
     def run(module, opener, **args):
-        monkeypatch.setattr(consul_api, "open_url", opener)
+        if opener is not None:
+            monkeypatch.setattr(consul_api, "open_url", opener)
         with patch_module_args(args):
             with pytest.raises(SystemExit):
                 module.main()
