@@ -10,29 +10,24 @@ Measured in one run, each several times (medians reported):
     single-service tasks versus raw HTTP PUTs from Python (the floor), each on an empty agent.
 
 Runs Molecule's `seed` scenario steps; needs the lab up (`make bench` does that).
-Writes bench/results/discovery-<time>.json and prints a Markdown table.
+Writes bench/results/discovery-<time>.json; bench/tables.py turns it into docs/benchmarks.md's tables.
 """
 
 import argparse
 import json
 import random
-import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import requests
-
-from consul_cluster import REPO, sh, wait_for
+from common import BenchError, LoadSampler, api, commit, sh, wait_for, write_result
 
 HOST = "consul-seed"
 ADDR = "10.89.20.31"
 AGENT = "http://%s:8500" % ADDR
 PROMETHEUS = "http://%s:9090" % ADDR
 JOB = "consul-node-exporter"
-SESSION = requests.Session()
-SESSION.trust_env = False  # lab addresses only, never through a proxy
 
 BULK_PLAY = """
 - name: Bench registrations
@@ -64,12 +59,15 @@ BULK_PLAY = """
 
 
 def targets(job):
-    """Scrape URLs Prometheus currently lists for a job."""
+    """Scrape URLs Prometheus currently lists for a job; an error answer aborts the bench."""
+    url = PROMETHEUS + "/api/v1/targets"
+    body = api("GET", url, params={"state": "active"})[1]
     try:
-        data = SESSION.get(PROMETHEUS + "/api/v1/targets", params={"state": "active"}, timeout=2).json()
-    except (requests.RequestException, ValueError):
-        return set()
-    return {t["scrapeUrl"] for t in data["data"]["activeTargets"] if t["labels"].get("job") == job}
+        if body["status"] != "success":
+            raise KeyError("status")
+        return {t["scrapeUrl"] for t in body["data"]["activeTargets"] if t["labels"].get("job") == job}
+    except (KeyError, TypeError):
+        raise BenchError("GET %s: not a successful targets answer: %r" % (url, str(body)[:200])) from None
 
 
 def bench_service(i):
@@ -97,13 +95,12 @@ def discovery_once(i, refresh, rng, pauses):
     url = "http://%s:%d/metrics" % (svc["Address"], svc["Port"])
     wait_for(lambda: url not in targets(JOB), 180, "a clean target list")
     random_phase(rng, refresh, pauses)
-    r = SESSION.put(AGENT + "/v1/agent/service/register", json=svc, timeout=5)
-    r.raise_for_status()
+    api("PUT", AGENT + "/v1/agent/service/register", json=svc)
     t0 = time.monotonic()
     wait_for(lambda: url in targets(JOB), 180, "target %s listed" % url)
     added = time.monotonic() - t0
     random_phase(rng, refresh, pauses)
-    SESSION.put(AGENT + "/v1/agent/service/deregister/" + svc["ID"], timeout=5).raise_for_status()
+    api("PUT", AGENT + "/v1/agent/service/deregister/" + svc["ID"])
     t0 = time.monotonic()
     wait_for(lambda: url not in targets(JOB), 180, "target %s gone" % url)
     return added, time.monotonic() - t0
@@ -124,7 +121,7 @@ def services_500(n):
 
 
 def registered(prefix):
-    return [s for s in SESSION.get(AGENT + "/v1/agent/services", timeout=10).json() if s.startswith(prefix)]
+    return [s for s in api("GET", AGENT + "/v1/agent/services", timeout=10)[1] if s.startswith(prefix)]
 
 
 def playbook(form, state, services, workdir):
@@ -146,35 +143,27 @@ def raw_puts(services):
         body = {"ID": s["id"], "Name": s["name"], "Tags": s["tags"], "Address": s["address"], "Port": s["port"],
                 "Meta": s["meta"], "Checks": [{"TCP": c["tcp"], "Interval": c["interval"], "Timeout": c["timeout"]}
                                               for c in s["checks"]]}
-        SESSION.put(AGENT + "/v1/agent/service/register", params={"replace-existing-checks": "true"},
-                    json=body, timeout=10).raise_for_status()
+        api("PUT", AGENT + "/v1/agent/service/register", timeout=10, params={"replace-existing-checks": "true"},
+            json=body)
     return time.monotonic() - t0
 
 
 def clear(services, workdir):
     playbook("bulk", "absent", services, workdir)
     if registered("bulk-"):
-        raise SystemExit("bulk services left after cleanup")
+        raise BenchError("bulk services left after cleanup")
 
 
-def registration_once(services, workdir):
+def registration_once(services, workdir, forms):
     out = {}
-    for form in ("bulk", "loop", "raw"):
+    for form in forms:
         clear(services, workdir)
         out[form] = raw_puts(services) if form == "raw" else playbook(form, "present", services, workdir)
         n = len(registered("bulk-"))
         if n != len(services):
-            raise SystemExit("%s registered %d of %d services" % (form, n, len(services)))
+            raise BenchError("%s registered %d of %d services" % (form, n, len(services)))
     clear(services, workdir)
     return out
-
-
-def med(xs):
-    return statistics.median(xs)
-
-
-def fmt(xs):
-    return ", ".join("%.2f" % x for x in xs)
 
 
 def main():
@@ -185,57 +174,40 @@ def main():
     ap.add_argument("--services", type=int, default=500)
     ap.add_argument("--keep", action="store_true", help="leave the scenario's host running")
     ap.add_argument("--only", choices=["latency", "registration"], help="run one of the two benchmarks")
+    ap.add_argument("--forms", default="bulk,loop,raw",
+                    help="registration forms to time (raw is the baseline and always runs): bulk,loop,raw")
     args = ap.parse_args()
-    res = {"runs": args.runs, "latency_runs": args.latency_runs, "seed": args.seed, "services": args.services}
+    forms = [f for f in ("bulk", "loop", "raw") if f in args.forms.split(",") or f == "raw"]
+    res = {"bench": "discovery", "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "commit": commit(),
+           "args": vars(args)}
     rng = random.Random(args.seed)
-    try:
-        sh("molecule", "destroy", "-s", "seed")
-        sh("molecule", "create", "-s", "seed")
-        sh("molecule", "converge", "-s", "seed")
-        for refresh in (30, 2) if args.only != "registration" else ():
-            set_refresh(refresh)
-            pauses = []
-            runs = [discovery_once(i, refresh, rng, pauses) for i in range(args.latency_runs)]
-            res["refresh_%ds" % refresh] = {
-                "added": [r[0] for r in runs], "removed": [r[1] for r in runs], "pauses": pauses}
-            print("refresh %ds: %s" % (refresh, runs), file=sys.stderr)
-        if args.only != "registration":
-            sh("molecule", "converge", "-s", "seed")  # back to the shipped configuration
-        if args.only != "latency":
-            with tempfile.TemporaryDirectory() as workdir:
-                runs = [registration_once(services_500(args.services), workdir) for run in range(args.runs)]
-            res["registration"] = {f: [r[f] for r in runs] for f in ("bulk", "loop", "raw")}
-            print("registration: %s" % runs, file=sys.stderr)
-    finally:
-        if not args.keep:
+    with LoadSampler() as load:
+        try:
             sh("molecule", "destroy", "-s", "seed")
-    out = REPO / "bench" / "results" / ("discovery-%s.json" % time.strftime("%Y%m%dT%H%M%S"))
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(res, indent=2))
-    print("| measure | median | runs | ratio |\n|---|---|---|---|")
-    if "refresh_2s" in res:
-        latency_table(res["refresh_2s"], res["refresh_30s"])
-    if "registration" in res:
-        registration_table(res["registration"], args.services)
-
-
-def latency_table(fast, slow):
-    print("| registration → target listed, refresh_interval 30s (Prometheus's default) | %.2f s | %s | baseline |"
-          % (med(slow["added"]), fmt(slow["added"])))
-    print("| registration → target listed, refresh_interval 2s (the role's default) | %.2f s | %s | %.2f × 30s |"
-          % (med(fast["added"]), fmt(fast["added"]), med(fast["added"]) / med(slow["added"])))
-    print("| deregistration → target gone, refresh_interval 30s | %.2f s | %s | baseline |"
-          % (med(slow["removed"]), fmt(slow["removed"])))
-    print("| deregistration → target gone, refresh_interval 2s | %.2f s | %s | %.2f × 30s |"
-          % (med(fast["removed"]), fmt(fast["removed"]), med(fast["removed"]) / med(slow["removed"])))
-
-
-def registration_table(reg, n):
-    print("| %d services, raw HTTP PUTs from Python (floor) | %.2f s | %s | baseline |"
-          % (n, med(reg["raw"]), fmt(reg["raw"])))
-    for form, what in (("bulk", "consul_service bulk form, one task"), ("loop", "loop of single-service tasks")):
-        print("| %d services, %s | %.2f s | %s | %.1f × raw |"
-              % (n, what, med(reg[form]), fmt(reg[form]), med(reg[form]) / med(reg["raw"])))
+            sh("molecule", "create", "-s", "seed")
+            sh("molecule", "converge", "-s", "seed")
+            for refresh in (30, 2) if args.only != "registration" else ():
+                set_refresh(refresh)
+                pauses = []
+                runs = [discovery_once(i, refresh, rng, pauses) for i in range(args.latency_runs)]
+                res["refresh_%ds" % refresh] = {
+                    "added": [round(r[0], 2) for r in runs], "removed": [round(r[1], 2) for r in runs],
+                    "pauses": pauses}
+                print("refresh %ds: %s" % (refresh, runs), file=sys.stderr)
+            if args.only != "registration":
+                sh("molecule", "converge", "-s", "seed")  # back to the shipped configuration
+            if args.only != "latency":
+                with tempfile.TemporaryDirectory() as workdir:
+                    runs = [registration_once(services_500(args.services), workdir, forms) for _run in range(args.runs)]
+                res["registration"] = {f: [round(r[f], 2) for r in runs] for f in forms}
+                print("registration: %s" % runs, file=sys.stderr)
+        finally:
+            if not args.keep:
+                sh("molecule", "destroy", "-s", "seed")
+    res["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    res["load"] = load.summary()
+    write_result("discovery", res)
+    print("table: python bench/tables.py", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,106 @@
+"""What the benchmarks share: running commands, asking the lab's HTTP APIs, polling, result files.
+
+An answer the bench did not expect (an HTTP error, a connection failure, a body that is not the
+API's JSON) aborts the bench with a one-line message: counted as "not there yet" or "gone", it
+would turn a broken lab into a fast or slow figure.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import requests
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "bench" / "results"
+SESSION = requests.Session()
+SESSION.trust_env = False  # lab addresses only, never through a proxy
+
+
+class BenchError(SystemExit):
+    """The bench cannot go on; the message says why."""
+
+    def __init__(self, msg):
+        super().__init__("bench aborted: " + msg)
+
+
+def sh(*cmd, **kw):
+    run = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, check=False, **kw)
+    if run.returncode:
+        sys.stderr.write(run.stdout[-4000:] + run.stderr[-2000:])
+        raise BenchError("rc=%d: %s" % (run.returncode, " ".join(cmd)))
+    return run.stdout
+
+
+def api(method, url, timeout=5, ok=(200,), **kw):
+    """One HTTP call; returns (status, JSON body or None). Anything but a status in `ok` aborts."""
+    try:
+        r = SESSION.request(method, url, timeout=timeout, **kw)
+    except requests.RequestException as exc:
+        raise BenchError("%s %s: %s" % (method, url, exc)) from None
+    if r.status_code not in ok:
+        raise BenchError("%s %s answered HTTP %d: %s" % (method, url, r.status_code, " ".join(r.text.split())[:200]))
+    if not r.content:
+        return r.status_code, None
+    try:
+        return r.status_code, r.json()
+    except ValueError:
+        raise BenchError("%s %s answered HTTP %d with a body that is not JSON: %r"
+                         % (method, url, r.status_code, r.text[:200])) from None
+
+
+def wait_for(cond, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        time.sleep(0.1)
+    raise BenchError("timed out after %ss waiting for %s" % (timeout, what))
+
+
+class LoadSampler:
+    """The machine's 1-minute load average every `every` seconds while a bench runs: the machine is
+    shared, and the figures are read with the load they were measured under."""
+
+    def __init__(self, every=30.0):
+        self.every, self.samples = every, []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while True:
+            self.samples.append(round(os.getloadavg()[0], 2))
+            if self._stop.wait(self.every):
+                return
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    def summary(self):
+        xs = sorted(self.samples)
+        return {"cores": os.cpu_count(), "load1_min": xs[0], "load1_median": xs[len(xs) // 2], "load1_max": xs[-1],
+                "samples": self.samples, "every_s": self.every}
+
+
+def commit():
+    run = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
+                         check=False)
+    return run.stdout.strip() or None
+
+
+def write_result(bench, data):
+    """bench/results/<bench>-<UTC time>.json; bench/tables.py builds docs/benchmarks.md from these."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / ("%s-%s.json" % (bench, time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())))
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    print("results: %s" % path.relative_to(REPO), file=sys.stderr)
+    return path

@@ -1,0 +1,204 @@
+"""Write the benchmark tables of docs/benchmarks.md from the result files in bench/results/.
+
+Each table sits between `<!-- tables.py:<name> -->` and `<!-- /tables.py:<name> -->` and is built from
+the newest result file that holds its data (file names carry the UTC time of the run). Nothing
+between the marks is kept, so every figure there comes from a result file.
+
+  python bench/tables.py           rewrite the marked sections
+  python bench/tables.py --check   exit 1 (with a diff) when the doc is not what the results give,
+                                   or when a result file it quotes is not committed
+"""
+
+import argparse
+import difflib
+import json
+import re
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "bench" / "results"
+DOC = REPO / "docs" / "benchmarks.md"
+SECTION = re.compile(r"(<!-- tables\.py:(\w+) -->\n)(.*?)(<!-- /tables\.py:\2 -->)", re.S)
+
+
+class TableError(Exception):
+    pass
+
+
+def med(xs):
+    return statistics.median(xs)
+
+
+def secs(xs, fmt="%.2f"):
+    return ", ".join(fmt % x for x in xs)
+
+
+def source_line(path, data):
+    load = data.get("load")
+    where = "`bench/results/%s` (run %s → %s, commit %s" % (
+        path.name, data.get("started", "?"), data.get("finished", "?"), data.get("commit") or "?")
+    if load:
+        where += "; 1-minute load average %.2f median, %.2f-%.2f, on %d cores, sampled every %ds" % (
+            load["load1_median"], load["load1_min"], load["load1_max"], load["cores"], load["every_s"])
+    return "From " + where + ")."
+
+
+def cluster(path, data):
+    raw = data["raw"]
+    cold, rerun = raw["cold_converge_s"], raw["idempotent_rerun_s"]
+    f5, f1 = raw["failover_s"]["5"], raw["failover_s"]["1"]
+    dirty = [(i + 1, h, n) for i, run in enumerate(raw.get("rerun_changed", [])) for h, n in sorted(run.items()) if n]
+    idem = ("`changed=0` on every host in every rerun" if "rerun_changed" in raw and not dirty else
+            "changed tasks: %s" % ", ".join("run %d %s=%d" % d for d in dirty) if dirty else "changes not recorded")
+    target = 2.5
+    verdict = "met" if med(f1) <= target else "**missed by %.2f s**" % (med(f1) - target)
+    return [
+        source_line(path, data), "",
+        "| measure | median | runs | ratio |", "|---|---|---|---|",
+        "| cold converge, fresh hosts: %s | %.1f s | %s | baseline |" % (data["converge"], med(cold), secs(cold, "%.1f")),
+        "| idempotent rerun (%s) | %.1f s | %s | %.2f × cold |"
+        % (idem, med(rerun), secs(rerun, "%.1f"), med(rerun) / med(cold)),
+        "| leader failover, `raft_multiplier` 5 (Consul's default): SIGKILL of the leader's process → both survivors "
+        "name the same new leader | %.2f s | %s | baseline |" % (med(f5), secs(f5)),
+        "| leader failover, `raft_multiplier` 1 (the role's default) | %.2f s | %s | %.2f × multiplier 5 |"
+        % (med(f1), secs(f1), med(f1) / med(f5)),
+        "",
+        "Failover target (median ≤ %.1f s with the role's default): %s; slowest of %d kills %.2f s."
+        % (target, verdict, len(f1), max(f1)),
+    ]
+
+
+def latency(path, data):
+    slow, fast = data["refresh_30s"], data["refresh_2s"]
+    pooled_slow, pooled_fast = slow["added"] + slow["removed"], fast["added"] + fast["removed"]
+    target = 5.0
+    verdict = "met" if med(fast["added"]) <= target else "**missed**"
+    return [
+        source_line(path, data) + " %d changes per setting and direction, pauses seeded with %s."
+        % (len(fast["added"]), data["args"]["seed"]), "",
+        "| measure | median | runs | ratio |", "|---|---|---|---|",
+        "| registration → target listed, `refresh_interval` 30s (Prometheus's default) | %.2f s | %s | baseline |"
+        % (med(slow["added"]), secs(slow["added"])),
+        "| registration → target listed, `refresh_interval` 2s (the role's default) | **%.2f s** (target ≤ %g s: %s; "
+        "worst %.2f s) | %s | %.2f × 30s |" % (med(fast["added"]), target, verdict, max(fast["added"]),
+                                               secs(fast["added"]), med(fast["added"]) / med(slow["added"])),
+        "| deregistration → target gone, `refresh_interval` 30s | %.2f s | %s | baseline |"
+        % (med(slow["removed"]), secs(slow["removed"])),
+        "| deregistration → target gone, `refresh_interval` 2s | %.2f s | %s | %.2f × 30s |"
+        % (med(fast["removed"]), secs(fast["removed"]), med(fast["removed"]) / med(slow["removed"])),
+        "",
+        "Both directions pooled: 30s %.2f-%.2f s (median %.2f s of %d changes); 2s %.2f-%.2f s (median %.2f s of %d)."
+        % (min(pooled_slow), max(pooled_slow), med(pooled_slow), len(pooled_slow),
+           min(pooled_fast), max(pooled_fast), med(pooled_fast), len(pooled_fast)),
+    ]
+
+
+def registration(path, data):
+    reg, n = data["registration"], data["args"]["services"]
+    raw = med(reg["raw"])
+    lines = [source_line(path, data), "",
+             "| measure | median | runs | ratio |", "|---|---|---|---|",
+             "| %d services, raw HTTP PUTs from Python (floor) | %.2f s | %s | baseline |" % (n, raw, secs(reg["raw"]))]
+    if "bulk" in reg:
+        lines.append("| %d services, `consul_service` bulk form, one task | %.2f s | %s | %.1f × raw |"
+                     % (n, med(reg["bulk"]), secs(reg["bulk"]), med(reg["bulk"]) / raw))
+    if "loop" in reg:
+        vs_bulk = " (%.1f × bulk)" % (med(reg["loop"]) / med(reg["bulk"])) if "bulk" in reg else ""
+        lines.append("| %d services, loop of single-service tasks | %.2f s | %s | %.1f × raw%s |"
+                     % (n, med(reg["loop"]), secs(reg["loop"]), med(reg["loop"]) / raw, vs_bulk))
+        lines += ["", "The loop costs %.2f s per service (its median over %d services)." % (med(reg["loop"]) / n, n)]
+    missing = [f for f in ("bulk", "loop") if f not in reg]
+    if missing:
+        lines += ["", "Not measured in this run: %s." % ", ".join(missing)]
+    return lines
+
+
+# name -> (result file prefix, keys the file must hold, renderer)
+TABLES = {
+    "consul_cluster": ("consul_cluster", ("raw",), cluster),
+    "discovery_latency": ("discovery", ("refresh_30s", "refresh_2s"), latency),
+    "discovery_registration": ("discovery", ("registration",), registration),
+}
+
+
+def newest(results, prefix, keys):
+    """Newest result file of a bench that holds `keys` (names sort by their UTC time)."""
+    for path in sorted(results.glob(prefix + "-*.json"), reverse=True):
+        data = json.loads(path.read_text())
+        if all(k in data for k in keys):
+            return path, data
+    return None, None
+
+
+def render(doc, results):
+    """The doc with every marked section rebuilt; also the result files it quotes."""
+    names = [m.group(2) for m in SECTION.finditer(doc)]
+    unknown = sorted(set(names) - set(TABLES))
+    missing = sorted(set(TABLES) - set(names))
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if unknown or missing or twice:
+        raise TableError("table marks: unknown %s, missing %s, repeated %s" % (unknown, missing, twice))
+    used = []
+
+    def body(m):
+        prefix, keys, build = TABLES[m.group(2)]
+        path, data = newest(results, prefix, keys)
+        if path is None:
+            lines = ["No result file of `bench/%s.py` holds this table yet." % prefix]
+        else:
+            used.append(path)
+            lines = build(path, data)
+        return m.group(1) + "\n".join(lines) + "\n" + m.group(4)
+
+    return SECTION.sub(body, doc), used
+
+
+def untracked(paths):
+    """Those of `paths` git does not track (none when this is not a git work tree, e.g. an unpacked tarball)."""
+    run = subprocess.run(["git", "ls-files", "-z", "--"] + [str(p) for p in paths], cwd=REPO, capture_output=True,
+                         text=True, check=False)
+    if run.returncode:
+        return []
+    tracked = set(run.stdout.split("\0"))
+    return [p for p in paths if str(p.relative_to(REPO)) not in tracked]
+
+
+def check(doc_path=DOC, results=RESULTS):
+    """Problems with the doc: a diff against what the results give, result files not committed."""
+    doc = doc_path.read_text()
+    new, used = render(doc, results)
+    problems = []
+    if new != doc:
+        problems.append("%s is not what the result files in %s give; run python bench/tables.py\n" % (doc_path.name, results)
+                        + "".join(difflib.unified_diff(doc.splitlines(True), new.splitlines(True),
+                                                       str(doc_path), "from results")))
+    problems += ["%s is quoted but not committed (git add -f %s)" % (p.name, p.relative_to(REPO))
+                 for p in untracked(used)]
+    return problems
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
+    ap.add_argument("--check", action="store_true", help="fail when the doc differs from what the results give")
+    args = ap.parse_args(argv)
+    try:
+        if args.check:
+            problems = check()
+            for p in problems:
+                print(p, file=sys.stderr)
+            return 1 if problems else 0
+        new, used = render(DOC.read_text(), RESULTS)
+    except TableError as exc:
+        print("bench/tables.py: %s" % exc, file=sys.stderr)
+        return 1
+    DOC.write_text(new)
+    for p in used:
+        print("table from %s" % p.relative_to(REPO))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

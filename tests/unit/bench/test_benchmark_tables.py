@@ -1,0 +1,61 @@
+"""docs/benchmarks.md's tables are what bench/results/ gives (bench/tables.py), never edited by hand."""
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[3] / "bench"
+sys.path.insert(0, str(BENCH))
+
+import tables  # noqa: E402  pylint: disable=wrong-import-position
+
+
+def test_doc_is_what_the_committed_results_give():
+    assert tables.check() == []
+
+
+CLUSTER = {"bench": "consul_cluster", "started": "2026-11-30T10:00:00Z", "finished": "2026-11-30T10:20:00Z",
+           "commit": "abc1234", "converge": "molecule converge",
+           "load": {"cores": 2, "load1_min": 1.0, "load1_median": 2.0, "load1_max": 3.0, "samples": [2.0], "every_s": 30},
+           "raw": {"cold_converge_s": [30.0, 32.0, 31.0], "idempotent_rerun_s": [20.0, 21.0, 22.0],
+                   "rerun_changed": [{"consul1": 0}, {"consul1": 0}, {"consul1": 0}],
+                   "failover_s": {"5": [8.0, 9.0, 7.0], "1": [2.0, 2.2, 2.4]}}}
+
+
+@pytest.fixture(name="lab")
+def lab_fixture(tmp_path):
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "consul_cluster-20261130T100000Z.json").write_text(json.dumps(CLUSTER))
+    doc = tmp_path / "benchmarks.md"
+    shutil.copy(tables.DOC, doc)
+    doc.write_text(tables.render(doc.read_text(), results)[0])
+    return doc, results
+
+
+def test_tables_come_from_the_newest_result_file(lab):
+    doc, results = lab
+    text = doc.read_text()
+    assert "| cold converge, fresh hosts: molecule converge | 31.0 s | 30.0, 32.0, 31.0 | baseline |" in text
+    assert "| 0.68 × cold |" in text and "`changed=0` on every host in every rerun" in text
+    newer = dict(CLUSTER, raw=dict(CLUSTER["raw"], cold_converge_s=[40.0, 40.0, 40.0]))
+    (results / "consul_cluster-20261201T100000Z.json").write_text(json.dumps(newer))
+    assert "40.0 s" in tables.render(text, results)[0]
+
+
+def test_a_hand_edited_table_fails_the_check(lab):
+    doc, results = lab
+    assert not [p for p in tables.check(doc, results) if "is not what" in p]
+    doc.write_text(doc.read_text().replace("| 31.0 s |", "| 29.0 s |"))
+    problems = [p for p in tables.check(doc, results) if "is not what" in p]
+    assert problems and "-| cold converge, fresh hosts: molecule converge | 29.0 s |" in problems[0]
+
+
+def test_a_removed_table_mark_fails(lab):
+    doc, results = lab
+    doc.write_text(doc.read_text().replace("<!-- /tables.py:discovery_latency -->", ""))
+    with pytest.raises(tables.TableError, match="missing"):
+        tables.check(doc, results)
