@@ -92,9 +92,14 @@ class LoadSampler:
 
 
 def commit():
+    """HEAD, with "+changes" when what the benches run (roles, plugins, playbooks, bench/) differs from it."""
     run = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
                          check=False)
-    return run.stdout.strip() or None
+    if run.returncode:
+        return None
+    dirty = subprocess.run(["git", "diff", "--quiet", "HEAD", "--", "roles", "plugins", "playbooks", "bench/*.py"],
+                           cwd=REPO, check=False).returncode
+    return run.stdout.strip() + ("+changes" if dirty else "")
 
 
 def write_result(bench, data):
