@@ -1,11 +1,17 @@
-"""What a refused rerun printed, as the default callback prints it: one JSON line per failed task
-or loop item (`fatal: [host]: FAILED! => {...}`, `failed: [host] (item=...) => {...}`)."""
+"""The checks every bad-input test makes on a refused run (docs/bad-input.md): what it printed,
+as the default callback prints it (one JSON line per failed task or loop item, `fatal: [host]:
+FAILED! => {...}`, `failed: [host] (item=...) => {...}`), and its PLAY RECAP."""
 
 import json
 import re
+from datetime import datetime
+from pathlib import Path
+
+from playbook_run import recap
 
 # ansible-core's own header above argument_specs errors; each bad argument then has one line.
 ARGSPEC_HEADER = "Validation of arguments failed:\n"
+DOC = Path(__file__).resolve().parents[3] / "docs" / "bad-input.md"
 
 
 def failed_results(out, host=None):
@@ -17,26 +23,61 @@ def failed_results(out, host=None):
 def failure_message(out, host):
     """msg of the host's last failed result (an earlier one may have been rescued)."""
     results = failed_results(out, host)
-    assert results, out[-3000:]
-    msg = results[-1]["msg"]
+    assert results, "no failed result for %s in: %s" % (host, out[-3000:])
+    msg = results[-1].get("msg", "")
     return msg[len(ARGSPEC_HEADER):] if msg.startswith(ARGSPEC_HEADER) else msg
 
 
-def strings_in(value):
-    """Every string inside a result, however deep."""
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from strings_in(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from strings_in(v)
+def assert_one_line_naming(msg, *parts):
+    """The documented message (or each of its stable parts) is in msg, and msg is one line."""
+    assert "\n" not in msg and all(p in msg for p in parts), "expected one line with %r, got %r" % (parts, msg)
 
 
-def names_it(result, message):
-    """The result's line carries the message (in msg, or in the field that holds the tool's own
-    words, e.g. a validate command's stderr) and its msg is one line (ansible-core's header above
-    argument_specs errors aside)."""
-    msg = result.get("msg", "").split(ARGSPEC_HEADER, 1)[-1]
-    return "\n" not in msg and any(message in s for s in strings_in(result))
+def assert_refused(rc, out, hosts, *parts, may_change=None):
+    """A refused playbook run as docs/bad-input.md states it: failed, no Traceback, each host's
+    last failed result has a one-line msg holding every part, and the recap says changed=0 for
+    each host. ``may_change`` is the reason a declared exception may report changes (the test's
+    own dict of exceptions, which the doc names too). Returns {host: msg}."""
+    assert rc != 0, out[-3000:]
+    assert "Traceback" not in out, out[-3000:]
+    rows = recap(out)
+    msgs = {}
+    for host in hosts:
+        msgs[host] = failure_message(out, host)
+        assert_one_line_naming(msgs[host], *parts)
+        assert rows[host]["failed"] >= 1, (host, rows)
+        assert may_change or rows[host]["changed"] == 0, "%s reported changes: %s" % (host, rows[host])
+    return msgs
+
+
+def assert_module_refused(result, *parts):
+    """A refused module run: its one-line msg names the value, no change, no Traceback."""
+    assert result["failed"] and not result.get("changed"), result
+    assert "Traceback" not in json.dumps(result), result
+    assert_one_line_naming(result.get("msg", ""), *parts)
+
+
+def declared_exceptions(test_file, relaxed):
+    """{case id: reason} of the doc's "Declared exceptions" rows for this test file whose relaxed
+    check is ``relaxed`` (e.g. "changed>0")."""
+    name = Path(test_file).resolve().relative_to(DOC.parents[1]).as_posix()
+    rows = re.findall(r"^\| `([^`]+)` \| `([^`]+)` \| `([^`]+)` \| (.+?) \|$", DOC.read_text(), re.M)
+    return {case: why for path, case, kind, why in rows if (path, kind) == (name, relaxed)}
+
+
+def assert_doc_declares(test_file, relaxed, exceptions):
+    """The test's declared exceptions and the doc's name the same cases."""
+    documented = declared_exceptions(test_file, relaxed)
+    assert set(exceptions) == set(documented), "docs/bad-input.md declares %s for `%s`, the test %s" % (
+        sorted(documented), relaxed, sorted(exceptions))
+
+
+def logged_times(log_path, pattern):
+    """Times of the lines of an ANSIBLE_LOG_PATH log that match a regex (the log stamps each
+    printed line to the millisecond; the console output has no times)."""
+    times = []
+    for line in Path(log_path).read_text().splitlines():
+        m = re.match(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) .*?\| (.*)$", line)
+        if m and re.search(pattern, m.group(2)):
+            times.append(datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S,%f"))
+    return times

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from playbook_run import recap, run_playbook
-from refusals import failed_results, failure_message, names_it
+from refusals import assert_refused, logged_times
 
 HERE = Path(__file__).resolve().parent
 HOSTS = ["consul1", "consul2", "consul3"]
@@ -34,16 +34,6 @@ def converge(extra, *args, inventory_extra=None):
     return run_playbook(HERE.parent / "consul.yml", extra, *more, *args)
 
 
-def assert_refused(rc, out, message):
-    """Failed with one line naming the bad value, and reported no change on any host."""
-    assert rc != 0, out[-3000:]
-    assert "Traceback" not in out
-    rows = recap(out)
-    assert rows and all(r["changed"] == 0 for r in rows.values()), rows
-    results = failed_results(out)
-    assert results and all(names_it(r, message) for r in results), results or out[-3000:]
-
-
 @pytest.fixture
 def unchanged():
     before = snapshot()
@@ -54,31 +44,49 @@ def unchanged():
 @pytest.mark.parametrize("extra,message", [
     ({"consul_instances": [{"name": "{{ inventory_hostname }}"}, {"name": "{{ inventory_hostname }}-b"}]},
      "port 8500 on 10.89.20.21 is used by both consul1 (http) and consul1-b (http)"),
-    ({"consul_extra_config": {"bogus_key": 1}}, "invalid config key bogus_key"),
+    ({"consul_extra_config": {"bogus_key": 1}},
+     ("consul validate rejected the new configuration of {host} (the live one is unchanged): ",
+      "invalid config key bogus_key")),
     ({"consul_raft_multiplier": "fast"},
      "argument 'consul_raft_multiplier' is of type str and we were unable to convert to int: \"'fast'\""),
     ({"consul_unpack_on": "everywhere"}, "value of consul_unpack_on must be one of: controller, target, got: everywhere"),
-    ({"consul_instances": [{"name": "x", "ports": {"http": 99999}}]}, "port http: 99999 is not a port number"),
+    ({"consul_instances": [{"name": "x", "ports": {"http": 99999}}]},
+     "consul_instances[0] of consul1 (x) port http: 99999 is not a port number"),
 ], ids=["colliding-ports", "invalid-extra-key", "bad-type", "bad-choice", "bad-port"])
 def test_rejected_before_anything_changes(unchanged, extra, message):
     rc, out = converge(extra)
-    assert_refused(rc, out, message)
+    parts = (message,) if isinstance(message, str) else message
+    # A message may name the host that reports it ({host}).
+    for host in HOSTS:
+        assert_refused(rc, out, [host], *(p.format(host=host) for p in parts))
+
+
+# The artifact role's get_url: retries 3, delay 3 (roles/artifact/tasks/controller.yml).
+RETRIES, DELAY = 3, 3
 
 
 @pytest.mark.parametrize("extra,url,reason,retried", [
     ({"consul_version": "1.8.99"}, os.environ["LAB_MIRROR_URL"] + "/hashicorp/consul/1.8.99/consul_1.8.99_SHA256SUMS",
-     "HTTP Error 404", False),
+     "HTTP Error 404: File not found", False),
     ({"consul_version": "1.8.8", "consul_release_base_url": "http://10.89.20.2:9/hashicorp/consul"},
-     "http://10.89.20.2:9/hashicorp/consul/1.8.8/consul_1.8.8_SHA256SUMS", "Connection refused", True),
+     "http://10.89.20.2:9/hashicorp/consul/1.8.8/consul_1.8.8_SHA256SUMS",
+     "Request failed: <urlopen error [Errno 111] Connection refused>", True),
 ], ids=["unknown-version", "mirror-unreachable"])
-def test_failed_download_names_the_url_and_the_reason(unchanged, extra, url, reason, retried):
+def test_failed_download_names_the_url_and_the_reason(unchanged, monkeypatch, tmp_path, extra, url, reason, retried):
     # A 404 will not mend itself and is not retried; a refused connection may, and is.
+    log = tmp_path / "ansible.log"
+    monkeypatch.setenv("ANSIBLE_LOG_PATH", str(log))
     rc, out = converge(extra)
-    assert_refused(rc, out, url)
+    msgs = assert_refused(rc, out, HOSTS, "consul: download of %s failed: %s" % (url, reason))
+    assert set(msgs.values()) == {"consul: download of %s failed: %s" % (url, reason)}, msgs
     for host in HOSTS:
-        msg = failure_message(out, host)
-        assert msg.startswith("consul: download of %s failed: " % url) and reason in msg, msg
-    assert ("FAILED - RETRYING" in out) == retried, out[-3000:]
+        # Each failed attempt but the last prints a RETRYING line, the last one the fatal result.
+        retries = logged_times(log, r"^FAILED - RETRYING: \[%s\b" % host)
+        last = logged_times(log, r"^fatal: \[%s -> localhost\]: FAILED!" % host)
+        assert len(last) == 1 and len(retries) == (RETRIES if retried else 0), (host, retries, last)
+        gaps = [(b - a).total_seconds() for a, b in zip(retries, retries[1:] + last)]
+        # The delay, plus one attempt: a local get_url run that is refused at once.
+        assert all(DELAY <= g < DELAY + 3 for g in gaps), (host, gaps)
 
 
 def test_one_hosts_bad_address_stops_every_host(unchanged):
@@ -86,7 +94,7 @@ def test_one_hosts_bad_address_stops_every_host(unchanged):
     # is in every other server's retry_join: no host may go on.
     rc, out = converge({"consul_advertise_address":
                         "{{ '10.89.20.300' if inventory_hostname == 'consul2' else '10.89.20.2' ~ inventory_hostname[-1] }}"})
-    assert_refused(rc, out, "consul_advertise_address of consul2: '10.89.20.300' is not an IP address")
+    assert_refused(rc, out, HOSTS, "consul_advertise_address of consul2: '10.89.20.300' is not an IP address")
     assert sorted(h for h, row in recap(out).items() if row["failed"]) == HOSTS
 
 
