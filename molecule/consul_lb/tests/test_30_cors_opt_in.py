@@ -18,8 +18,8 @@ def cors_on(lb):
     finally:
         # Back to the defaults, given as -e key=value strings: the site must come back byte for byte.
         out = converge_lb({}, "-e", "consul_lb_listen_port=80", "-e", "consul_lb_ip_hash=true",
-                         "-e", "consul_lb_upstream_keepalive=16", "-e", "consul_lb_proxy_buffering=false",
-                         "-e", "consul_lb_default_server=yes")
+                          "-e", "consul_lb_upstream_keepalive=16", "-e", "consul_lb_proxy_buffering=false",
+                          "-e", "consul_lb_default_server=yes")
         assert lb1_recap(out).get("changed"), "restoring the default site changed nothing"
         restored = nginx_state(lb)
         assert restored["files"] == before["files"] and restored["master"] == before["master"]
