@@ -1,12 +1,18 @@
 """Faults under a continuous write load.
 
-kv_writer.py writes a sequenced KV entry every 50 ms while these tests, in file order, (a)
-rolling-restart every server with playbooks/rolling_restart.yml, (b) SIGKILL the leader, (c)
-SIGKILL a follower and (d) cut the leader's host off the network and reconnect it. Afterwards
-every acknowledged write must read back (consistent read), a leader must have returned within
-LEADER_BOUND seconds, each victim must be a voter in sync again, and every agent must still
-hold its registered service. Per fault: error window, error count, writes acknowledged and read
-back, time to leader; printed and written to <ephemeral dir>/faults-report.json.
+Four kv_writer.py processes write a sequenced KV entry every 50 ms each: one through nginx and
+one straight to each server's HTTP API (nginx's ip_hash pins the first to one server; the others
+make every server take writes). Meanwhile these tests, in file order, (a) rolling-restart every
+server with playbooks/rolling_restart.yml, (b) SIGKILL the leader, (c) SIGKILL a follower and
+(d) cut the leader's host off the network and reconnect it.
+
+Per fault, with every writer alive before and after it: each writer got at least the fault's
+floor of writes acknowledged *during* the fault (a writer whose server is the victim: after its
+server is back), the errors of each writer ended within the fault's bound (3x the measured
+median, docs/faults.md), a leader returned within LEADER_BOUND, each victim is a voter in sync
+again, every agent still holds its service and Prometheus its targets. At the end every writer
+exits 0 and every acknowledged write of every writer reads back (consistent read). Figures per
+fault and writer are printed and written to <ephemeral dir>/faults-report.json.
 """
 
 import base64
@@ -23,10 +29,11 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
+from playbook_run import converge
+from polling import wait_for
 from testinfra.utils.ansible_runner import AnsibleRunner
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[2]
 RUNNER = AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"])
 testinfra_hosts = RUNNER.get_hosts("consul_servers")[:1]  # the tests address every host themselves
 
@@ -34,12 +41,13 @@ HOSTS = RUNNER.get_hosts("consul_servers")
 ADDR = {h: RUNNER.get_variables(h)["consul_advertise_address"] for h in HOSTS}
 NAME_BY_ADDR = {a: h for h, a in ADDR.items()}
 HTTP = {h: "http://%s:8500" % ADDR[h] for h in HOSTS}
-# Writes go through the load balancer (nginx, role consul_lb) when the scenario has one; else
-# straight to the servers with the writer's own failover.
 PLATFORMS = {p["name"]: p for p in yaml.safe_load((HERE.parent / "molecule.yml").read_text())["platforms"]}
-LB = ["http://%s:80" % PLATFORMS[h]["ip"] for h in RUNNER.get_hosts("consul_lb")]
+(MON,) = RUNNER.get_hosts("consul_lb")
+LB = "http://%s:80" % PLATFORMS[MON]["ip"]
+# Prometheus (role prometheus) discovers the exporters through nginx.
+PROMETHEUS = "http://%s:9090" % PLATFORMS[RUNNER.get_hosts("prometheus")[0]]["ip"]
+PROM_JOB = "consul-node-exporter"
 EPHEMERAL = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/tmp"))
-WRITER_LOG = EPHEMERAL / "kv-writer.jsonl"
 REPORT = EPHEMERAL / "faults-report.json"
 ROLLING_REPORT = EPHEMERAL / "rolling-restart.json"
 NETWORK = os.environ.get("LAB_NETWORK", "sdstack-lab")
@@ -48,9 +56,22 @@ LEADER_BOUND = 10.0
 RECOVERY_TIMEOUT = 90.0
 # The exporter role registers this on every host's own agent.
 SERVICE = "node-exporter"
-# Prometheus (role prometheus) discovering the exporters through the load balancer, if any.
-PROMETHEUS = ["http://%s:9090" % PLATFORMS[h]["ip"] for h in RUNNER.get_hosts("prometheus")]
-PROM_JOB = "consul-node-exporter"
+WRITE_INTERVAL = 0.05
+
+# Per fault, for every writer: ``floor``, acknowledged writes sent between the fault and the
+# cluster being whole again (a writer whose server was down: RESUMED_FLOOR after that);
+# ``window``, the longest run of errors in seconds (longest_error_stretch). From the verify runs
+# in docs/faults.md: windows 3x the median of the phase's longest run, floors about a third of
+# the fewest acknowledged writes measured.
+LIMITS = {
+    "a_rolling_restart": dict(floor=800, window=4.1),
+    "b_sigkill_leader": dict(floor=10, window=6.8),
+    "c_sigkill_follower": dict(floor=20, window=7.1),
+    "d_network_cut": dict(floor=80, window=58.0),
+}
+# A writer whose server was down: acknowledged writes in the quiet tail after the cluster is
+# whole again (settle 3 s + 1 s tail, 80 sends at 50 ms; 73-84 measured).
+RESUMED_FLOOR = 25
 
 PHASES = []
 
@@ -61,9 +82,9 @@ def get(url, timeout=2.0, **params):
     return requests.get(url, params=params, timeout=timeout)
 
 
-def agent_self(host):
+def agent_self(base):
     try:
-        r = get(HTTP[host] + "/v1/agent/self", timeout=1.0)
+        r = get(base + "/v1/agent/self", timeout=1.0)
         return r.json() if r.status_code == 200 else None
     except (requests.RequestException, ValueError):
         return None
@@ -71,7 +92,7 @@ def agent_self(host):
 
 def raft_view(host):
     """(leader node or "", raft term, raft state, last_contact) as this server's agent reports them."""
-    body = agent_self(host)
+    body = agent_self(HTTP[host])
     if not body:
         return None
     raft = body["Stats"]["raft"]
@@ -82,13 +103,16 @@ def raft_view(host):
 
 def current_leader():
     for h in HOSTS:
-        try:
-            addr = get(HTTP[h] + "/v1/status/leader").json()
-        except (requests.RequestException, ValueError):
-            continue
-        if addr:
-            return NAME_BY_ADDR[addr.rsplit(":", 1)[0]]
+        leader = leader_seen_by(h)
+        if leader:
+            return leader
     return ""
+
+
+def lb_pinned_server():
+    """The server nginx sends this controller's requests to (ip_hash), by the node that answers."""
+    body = wait_for(lambda: agent_self(LB), 10, "an answer through nginx")
+    return body["Config"]["NodeName"]
 
 
 def cluster_problems(must_sync=()):
@@ -116,22 +140,22 @@ def cluster_problems(must_sync=()):
 
 
 def wait_whole(must_sync=(), timeout=RECOVERY_TIMEOUT, settle=3.0):
-    """Seconds until the cluster was whole, once it stayed whole for ``settle`` seconds.
+    """The time (epoch) since when the cluster was whole, once it stayed whole for ``settle`` s.
 
     Autopilot polls servers every ~2 s and meanwhile reports what it saw last (possibly the
     victim's previous process): the settle time makes it look at least once more.
     """
-    t0 = time.monotonic()
+    t0 = time.time()
     problems = None
     whole_since = None
-    while time.monotonic() - t0 < timeout + settle:
+    while time.time() - t0 < timeout + settle:
         problems = cluster_problems(must_sync)
         if problems:
             whole_since = None
         else:
-            whole_since = whole_since or time.monotonic()
-            if time.monotonic() - whole_since >= settle:
-                return whole_since - t0
+            whole_since = whole_since or time.time()
+            if time.time() - whole_since >= settle:
+                return whole_since
         time.sleep(0.25)
     pytest.fail("cluster not whole %ds after the fault: %s" % (timeout, "; ".join(problems or ["flapping"])))
     return None
@@ -188,27 +212,149 @@ def sigkill(host):
     podman("exec", host, "systemctl", "kill", "--signal=SIGKILL", "consul@%s.service" % host)
 
 
-def begin(name, **extra):
-    phase = dict(name=name, t_start=time.time(), **extra)
+# --- the writers ------------------------------------------------------------------------------
+
+class Writer:
+    """One kv_writer.py process: its target, its own key prefix and log."""
+
+    def __init__(self, name, target):
+        self.name, self.target = name, target
+        self.prefix = "faults/%s/" % name
+        self.log = EPHEMERAL / ("kv-writer-%s.jsonl" % name)
+        self.proc = None
+        self.returncode = None
+
+    def start(self):
+        self.log.unlink(missing_ok=True)
+        self.proc = subprocess.Popen(  # pylint: disable=consider-using-with
+            [sys.executable, str(HERE / "kv_writer.py"), "--log", str(self.log), "--interval", str(WRITE_INTERVAL),
+             "--prefix", self.prefix, "--target", self.target])
+
+    def stop(self):
+        """SIGTERM, then the exit status (a writer that died earlier keeps the status it died with)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+    def entries(self):
+        if not self.log.exists():
+            return []
+        return [json.loads(line) for line in self.log.read_text().splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def writers():
+    # A rerun of verify starts from an empty prefix, so the read-back sees only this run's writes.
+    assert requests.delete(HTTP[HOSTS[0]] + "/v1/kv/faults/", params={"recurse": ""}, timeout=10).status_code == 200
+    started = [Writer("lb", LB)] + [Writer(h, HTTP[h]) for h in HOSTS]
+    try:
+        for w in started:
+            w.start()
+        for w in started:
+            wait_for(lambda w=w: any(e["ok"] for e in w.entries()), 15, "a write acknowledged for writer %s" % w.name)
+        yield started
+    finally:
+        for w in started:
+            w.stop()
+
+
+def assert_alive(writers, when):
+    dead = {w.name: w.proc.returncode for w in writers if w.proc.poll() is not None}
+    assert not dead, "writer(s) exited %s: %s" % (when, dead)
+
+
+# --- one fault: begin, the fault, end, its checks ---------------------------------------------
+
+def begin(name, writers, **extra):
+    """A phase record; every writer must be running when a fault starts. t_fault: now, or when
+    the command that causes the fault returned (the caller sets it)."""
+    assert_alive(writers, "before " + name)
+    phase = dict(name=name, lb_server=lb_pinned_server(), t_start=time.time(), **extra)
+    phase["t_fault"] = phase["t_start"]
     PHASES.append(phase)
     return phase
 
 
+def end(phase, writers):
+    # A short quiet tail (after wait_whole's settle time), so late errors of this fault are
+    # counted here and not in the next one, and a resumed writer has time to show it.
+    time.sleep(1)
+    phase["t_end"] = time.time()
+    assert_alive(writers, "during " + phase["name"])
+
+
+def down_writers(phase):
+    """Writers whose server was taken down by the fault: the victim's own writer, and the one
+    through nginx when ip_hash pins it to the victim."""
+    victim = phase.get("victim")
+    return {victim, "lb"} if victim and phase["lb_server"] == victim else {victim}
+
+
+def writer_stats(phase, w):
+    entries = [e for e in w.entries() if phase["t_start"] <= e["t_send"] < phase["t_end"]]
+    errors = [e for e in entries if not e["ok"]]
+    acked = [e for e in entries if e["ok"]]
+    t_fault, t_whole = phase["t_fault"], phase["t_whole"]
+    return dict(
+        writes=len({e["seq"] for e in entries}), acknowledged=len(acked), errors=len(errors),
+        acknowledged_during_fault=len([e for e in acked if t_fault <= e["t_send"] < t_whole]),
+        acknowledged_after_whole=len([e for e in acked if e["t_send"] >= t_whole]),
+        # Seconds from the fault to the first error's send and the last error's answer.
+        error_window_s=[round(errors[0]["t_send"] - t_fault, 2), round(errors[-1]["t_done"] - t_fault, 2)]
+        if errors else None,
+        longest_error_s=longest_error_stretch(entries),
+        error_kinds=sorted({(e["error"] or "")[:60] for e in errors})[:5],
+        max_ack_latency_s=round(max(e["t_done"] - e["t_send"] for e in acked), 2) if acked else None,
+    )
+
+
+def longest_error_stretch(entries):
+    """Seconds of the longest run of failed attempts with no acknowledged write in between (first
+    failed send to last failed answer): how long the writer could not write. 0 without errors.
+
+    Over first..last error of the whole phase, the rolling restart's separate steps would add up."""
+    longest, start = 0.0, None
+    for e in sorted(entries, key=lambda e: e["t_send"]):
+        if e["ok"]:
+            start = None
+            continue
+        start = e["t_send"] if start is None else start
+        longest = max(longest, e["t_done"] - start)
+    return round(longest, 2)
+
+
+def check_writes(phase, writers):
+    """Each writer's floor of acknowledged writes during the fault and its error window's bound."""
+    limits = LIMITS[phase["name"]]
+    down = down_writers(phase)
+    phase["writers"] = {w.name: writer_stats(phase, w) for w in writers}
+    phase["down_writers"] = sorted(n for n in down if n)
+    short, late = {}, {}
+    for name, st in phase["writers"].items():
+        if name in down:
+            if st["acknowledged_after_whole"] < RESUMED_FLOOR:
+                short[name] = "%d after the cluster was whole (floor %d)" % (st["acknowledged_after_whole"],
+                                                                               RESUMED_FLOOR)
+        elif st["acknowledged_during_fault"] < limits["floor"]:
+            short[name] = "%d during the fault (floor %d)" % (st["acknowledged_during_fault"], limits["floor"])
+        if st["longest_error_s"] > limits["window"]:
+            late[name] = st["longest_error_s"]
+    assert not short, "%s: too few writes acknowledged: %s" % (phase["name"], short)
+    assert not late, "%s: writers failing for longer than %.1f s in a row: %s" % (
+        phase["name"], limits["window"], late)
+
+
 def targets_kept(watch, phase, may_vanish=()):
     """Record when Prometheus stopped listing an exporter during the phase; fail unless allowed."""
-    if watch is None:
-        return
     gaps = target_gaps(watch, phase["t_start"], phase["t_end"])
     phase["prometheus_unlisted_s"] = gaps
     lost = sorted(h for h in gaps if h not in may_vanish)
     assert not lost, "Prometheus stopped listing %s during %s: %s" % (lost, phase["name"], gaps)
-
-
-def end(phase):
-    # A short quiet tail (after wait_whole's settle time), so late errors of this fault are
-    # counted here and not in the next one.
-    time.sleep(1)
-    phase["t_end"] = time.time()
 
 
 # --- Prometheus's targets, sampled every second during the faults -----------------------------
@@ -239,19 +385,8 @@ class TargetWatch(threading.Thread):
 
 @pytest.fixture(scope="module")
 def targets():
-    if not PROMETHEUS:
-        yield None
-        return
-    watch = TargetWatch(PROMETHEUS[0])
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if sorted(watch.listed()) == sorted(HOSTS):
-                break
-        except (requests.RequestException, ValueError, KeyError):
-            pass
-        time.sleep(1)
-    assert sorted(watch.listed()) == sorted(HOSTS), "Prometheus does not list every exporter 60s after converge"
+    watch = TargetWatch(PROMETHEUS)
+    wait_for(lambda: sorted(watch.listed()) == sorted(HOSTS), 60, "Prometheus listing every exporter")
     watch.start()
     yield watch
     watch.halt.set()
@@ -270,71 +405,26 @@ def target_gaps(watch, t0, t1):
     return {h: [round(a - t0, 1), round(b - t0, 1)] for h, (a, b) in gaps.items()}
 
 
-# --- the writer -------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def writer():
-    WRITER_LOG.unlink(missing_ok=True)
-    # A rerun of verify starts from an empty prefix, so the read-back sees only this run's writes.
-    assert requests.delete(HTTP[HOSTS[0]] + "/v1/kv/faults/", params={"recurse": ""}, timeout=10).status_code == 200
-    cmd = [sys.executable, str(HERE / "kv_writer.py"), "--log", str(WRITER_LOG), "--interval", "0.05"]
-    for target in LB or [HTTP[h] for h in HOSTS]:
-        cmd += ["--target", target]
-    proc = subprocess.Popen(cmd)  # pylint: disable=consider-using-with
-    try:
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and not any(e["ok"] for e in read_log()):
-            time.sleep(0.2)
-        assert any(e["ok"] for e in read_log()), "the writer got no write acknowledged in 15s"
-        yield proc
-    finally:
-        stop_writer(proc)
-
-
-def stop_writer(proc):
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def read_log():
-    if not WRITER_LOG.exists():
-        return []
-    return [json.loads(line) for line in WRITER_LOG.read_text().splitlines() if line.strip()]
-
-
 # --- the faults, in order ---------------------------------------------------------------------
 
-def test_0_baseline_cluster_whole_and_services_registered(writer, targets):
+def test_0_baseline_cluster_whole_and_services_registered(writers, targets):
     wait_whole(must_sync=HOSTS, timeout=60)
     for h in HOSTS:
         services = get(HTTP[h] + "/v1/agent/services").json()
         assert SERVICE in services, (h, sorted(services))
-    phase = begin("baseline")
-    time.sleep(3)
-    end(phase)
-    targets_kept(targets, phase)
+    assert_alive(writers, "before the faults")
 
 
-def test_a_rolling_restart_followers_first_leader_last(writer, targets):
+def test_a_rolling_restart_followers_first_leader_last(writers, targets):
     before = {h: unit_start(h) for h in HOSTS}
-    leader = current_leader()
-    phase = begin("a_rolling_restart", leader_before=leader)
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO / ".lab" / "collections"), ANSIBLE_NOCOLOR="1",
-               XDG_CACHE_HOME=str(REPO / ".lab" / "cache" / "xdg"))
+    phase = begin("a_rolling_restart", writers, leader_before=current_leader())
     ROLLING_REPORT.unlink(missing_ok=True)
-    run = subprocess.run(["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"],
-                          "sdstack.consul.rolling_restart", "-e", "rolling_restart_report=%s" % ROLLING_REPORT],
-                         env=env, capture_output=True, text=True, timeout=600, check=False)
-    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    converge("sdstack.consul.rolling_restart", dict(rolling_restart_report=str(ROLLING_REPORT)))
     phase["playbook_s"] = round(time.time() - phase["t_start"], 1)
-    wait_whole(must_sync=HOSTS)
-    end(phase)
+    phase["t_whole"] = wait_whole(must_sync=HOSTS)
+    end(phase, writers)
     targets_kept(targets, phase)
+    check_writes(phase, writers)
 
     steps = json.loads(ROLLING_REPORT.read_text())
     phase["order"] = [s["node"] for s in steps]
@@ -362,155 +452,138 @@ def test_a_rolling_restart_followers_first_leader_last(writer, targets):
     phase["snapshot"] = snaps[-1].name
 
 
-def record_leader_change(phase, victim_was_leader, survivors, old_term, t_fault):
-    """Time to a new leader when the victim led (0 when a follower was hit: leadership stays)."""
-    if not victim_was_leader:
-        phase["time_to_leader_s"] = 0.0
-        return
-    victim = phase["victim"]
-    took, new_leader, phase["leader_probes"] = wait_new_leader(victim, survivors, old_term, t_fault)
+def record_new_leader(phase, survivors, old_term):
+    """Time from the fault until the survivors agree on a new leader; fails beyond LEADER_BOUND."""
+    took, phase["new_leader"], phase["leader_probes"] = wait_new_leader(phase["victim"], survivors, old_term,
+                                                                        phase["t_fault"])
     phase["time_to_leader_s"] = round(took, 2) if took is not None else None
-    phase["new_leader"] = new_leader
 
 
-def _kill_phase(name, victim, leader, watch):
+def assert_new_leader_in_time(phase):
+    assert phase["time_to_leader_s"] is not None and phase["time_to_leader_s"] <= LEADER_BOUND, \
+        "no new leader within %ss: %s" % (LEADER_BOUND, {k: phase.get(k) for k in
+                                                        ("victim", "time_to_leader_s", "leader_probes")})
+
+
+def _kill_phase(name, victim, writers, watch):
+    """SIGKILL the victim's server; systemd restarts it. Returns the phase record."""
     survivors = [h for h in HOSTS if h != victim]
     old_term = raft_view(survivors[0])[1]
-    phase = begin(name, victim=victim, victim_was_leader=victim == leader)
+    leader = current_leader()
     before = unit_start(victim)
+    phase = begin(name, writers, victim=victim, leader_before=leader)
     sigkill(victim)
-    t_fault = time.time()
-    record_leader_change(phase, victim == leader, survivors, old_term, t_fault)
-    phase["victim_back_s"] = round(time.time() - t_fault + wait_whole(must_sync=[victim]), 2)
+    phase["t_fault"] = time.time()
+    if victim == leader:
+        record_new_leader(phase, survivors, old_term)
+    phase["t_whole"] = wait_whole(must_sync=[victim])
+    phase["victim_back_s"] = round(phase["t_whole"] - phase["t_fault"], 2)
     phase["leader_after"] = current_leader()
-    end(phase)
+    end(phase, writers)
     assert unit_start(victim)[0] != before[0], "systemd did not restart %s after SIGKILL" % victim
     targets_kept(watch, phase)
+    check_writes(phase, writers)
     return phase
 
 
-def test_b_sigkill_leader(writer, targets):
-    leader = current_leader()
-    phase = _kill_phase("b_sigkill_leader", leader, leader, targets)
-    assert phase["time_to_leader_s"] is not None, "no new leader within %ds" % (LEADER_BOUND + 20)
-    assert phase["time_to_leader_s"] <= LEADER_BOUND, phase
-    assert phase["new_leader"] != leader
+def test_b_sigkill_leader(writers, targets):
+    phase = _kill_phase("b_sigkill_leader", current_leader(), writers, targets)
+    assert_new_leader_in_time(phase)
 
 
-def test_c_sigkill_follower(writer, targets):
+def test_c_sigkill_follower(writers, targets):
     leader = current_leader()
-    victim = next(h for h in HOSTS if h != leader)
-    phase = _kill_phase("c_sigkill_follower", victim, leader, targets)
+    phase = _kill_phase("c_sigkill_follower", next(h for h in HOSTS if h != leader), writers, targets)
     assert phase["leader_after"] == leader, "killing a follower moved leadership: %s" % phase
 
 
-def test_d_network_cut(writer, targets):
+def test_d_network_cut(writers, targets):
     # The leader's host: the partition that forces an election, then the old leader's rejoin.
-    leader = current_leader()
-    victim = leader
+    victim = current_leader()
     survivors = [h for h in HOSTS if h != victim]
     old_term = raft_view(survivors[0])[1]
-    phase = begin("d_network_cut", victim=victim, victim_was_leader=victim == leader)
+    phase = begin("d_network_cut", writers, victim=victim)
     podman("network", "disconnect", NETWORK, victim)
-    t_fault = time.time()
+    phase["t_fault"] = time.time()
     try:
-        record_leader_change(phase, victim == leader, survivors, old_term, t_fault)
+        record_new_leader(phase, survivors, old_term)
         # Stay cut until the others count the victim out (Serf failed / autopilot unhealthy), so
         # the reconnect is a real rejoin and not a blip.
         deadline = time.time() + 30
         while time.time() < deadline and not any("%s not a healthy voter" % victim in p
                                                  for p in cluster_problems()):
             time.sleep(0.25)
-        phase["cut_noticed_s"] = round(time.time() - t_fault, 2)
-        time.sleep(max(0, 12 - (time.time() - t_fault)))
+        phase["cut_noticed_s"] = round(time.time() - phase["t_fault"], 2)
+        time.sleep(max(0, 12 - (time.time() - phase["t_fault"])))
     finally:
         podman("network", "connect", "--ip", ADDR[victim], NETWORK, victim)
         t_back = time.time()
-    phase["cut_s"] = round(t_back - t_fault, 2)
-    phase["victim_back_s"] = round(time.time() - t_back + wait_whole(must_sync=[victim]), 2)
+    phase["cut_s"] = round(t_back - phase["t_fault"], 2)
+    phase["t_whole"] = wait_whole(must_sync=[victim])
+    phase["victim_back_s"] = round(phase["t_whole"] - t_back, 2)
     phase["leader_after"] = current_leader()
-    end(phase)
+    end(phase, writers)
     # Cut off longer than Serf's failure detection, the victim's server is reaped by autopilot's
     # cleanup_dead_servers, which deregisters its node from the catalog: its exporter may vanish
     # from discovery until it rejoins. The others' must not.
     targets_kept(targets, phase, may_vanish=[victim])
-    if victim == leader:
-        assert phase["time_to_leader_s"] is not None and phase["time_to_leader_s"] <= LEADER_BOUND, phase
+    assert_new_leader_in_time(phase)
+    check_writes(phase, writers)
 
 
-def test_e_agents_keep_their_services(writer, targets):
+def test_e_agents_keep_their_services(writers, targets):
     for h in HOSTS:
         services = get(HTTP[h] + "/v1/agent/services").json()
         assert SERVICE in services, (h, sorted(services))
-    deadline = time.monotonic() + 60
-    nodes = passing = None
-    while time.monotonic() < deadline:
+
+    def registered_and_passing():
         nodes = sorted(n["Node"] for n in get(HTTP[HOSTS[0]] + "/v1/catalog/service/" + SERVICE).json())
         passing = sorted(e["Node"]["Node"] for e in
                          get(HTTP[HOSTS[0]] + "/v1/health/service/" + SERVICE, passing="").json())
-        if nodes == sorted(HOSTS) and passing == sorted(HOSTS):
-            break
-        time.sleep(1)
-    assert nodes == sorted(HOSTS) and passing == sorted(HOSTS), (nodes, passing)
-    if targets is not None:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and targets.listed() != {h: "up" for h in HOSTS}:
-            time.sleep(1)
-        assert targets.listed() == {h: "up" for h in HOSTS}
+        return nodes == passing == sorted(HOSTS)
+    wait_for(registered_and_passing, 60, "%s registered and passing on %s" % (SERVICE, HOSTS), interval=1)
+    wait_for(lambda: targets.listed() == {h: "up" for h in HOSTS}, 30, "every exporter up in Prometheus", interval=1)
 
 
-def test_z_every_acknowledged_write_reads_back(writer, targets):
-    time.sleep(1)
-    stop_writer(writer)
-    entries = read_log()
-    acked = {e["seq"]: e for e in entries if e["ok"]}
-    attempted = {e["seq"] for e in entries}
+def test_z_every_acknowledged_write_reads_back(writers, targets):
+    running = {w.name: w.proc.poll() is None for w in writers}
+    exits = {w.name: w.stop() for w in writers}
     r = get(HTTP[current_leader() or HOSTS[0]] + "/v1/kv/faults/", timeout=30, recurse="", consistent="")
     assert r.status_code == 200, r.text[:300]
-    stored = {}
-    for item in r.json():
-        stored[item["Key"]] = json.loads(base64.b64decode(item["Value"]))["seq"]
-    lost = sorted(s for s, e in acked.items() if stored.get(e["key"]) != s)
-    report = dict(writes_attempted=len(attempted), writes_acknowledged=len(acked),
-                  acknowledged_read_back=len(acked) - len(lost), lost=lost[:50],
-                  unacknowledged_but_stored=len([s for s in attempted - set(acked)
-                                                 if "faults/%08d" % s in stored]),
-                  leader_bound_s=LEADER_BOUND, phases=[_phase_stats(p, entries, acked, stored) for p in PHASES])
+    stored = {item["Key"]: json.loads(base64.b64decode(item["Value"]))["seq"] for item in r.json()}
+    ledger = {w.name: _ledger(w, stored) for w in writers}
+    report = dict(writers=ledger, exit_status=exits, leader_bound_s=LEADER_BOUND, limits=LIMITS,
+                  resumed_floor=RESUMED_FLOOR, phases=[_phase_report(p) for p in PHASES])
     REPORT.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
     _print_table(report)
-    assert not lost, "%d acknowledged writes missing, first: %s" % (len(lost), lost[:10])
-    assert report["writes_acknowledged"] > 1000
+    problems = ["writer %s had exited before the end" % n for n, up in running.items() if not up]
+    problems += ["writer %s exited %s when stopped" % (n, rc) for n, rc in exits.items() if rc != 0]
+    problems += ["writer %s: acknowledged writes missing (first 50): %s" % (n, led["lost"])
+                 for n, led in ledger.items() if led["lost"]]
+    assert not problems, "; ".join(problems)
 
 
-def _phase_stats(p, entries, acked, stored):
-    inside = [e for e in entries if p["t_start"] <= e["t_send"] < p.get("t_end", float("inf"))]
-    errors = [e for e in inside if not e["ok"]]
-    seqs = {e["seq"] for e in inside}
-    ok = [s for s in seqs if s in acked]
-    latencies = sorted(e["t_done"] - e["t_send"] for e in inside if e["ok"])
-    out = {k: v for k, v in p.items() if k not in ("t_start", "t_end", "steps")}
-    out.update(
-        duration_s=round(p.get("t_end", p["t_start"]) - p["t_start"], 1),
-        writes=len(seqs), errors=len(errors),
-        unacknowledged=len(seqs) - len(ok),
-        error_window_s=[round(errors[0]["t_send"] - p["t_start"], 2), round(errors[-1]["t_done"] - p["t_start"], 2)]
-        if errors else None,
-        error_window_utc=[_utc(errors[0]["t_send"]), _utc(errors[-1]["t_done"])] if errors else None,
-        error_kinds=sorted({(e["error"] or "")[:60] for e in errors})[:5],
-        acknowledged=len(ok),
-        acknowledged_read_back=len([s for s in ok if stored.get(acked[s]["key"]) == s]),
-        max_ack_latency_s=round(latencies[-1], 2) if latencies else None,
-    )
+def _ledger(w, stored):
+    entries = w.entries()
+    acked = {e["seq"]: e["key"] for e in entries if e["ok"]}
+    unacked = {e["seq"] for e in entries} - acked.keys()
+    lost = sorted(s for s, key in acked.items() if stored.get(key) != s)
+    return dict(attempted=len({e["seq"] for e in entries}), acknowledged=len(acked),
+                acknowledged_read_back=len(acked) - len(lost), lost=lost[:50],
+                unacknowledged_but_stored=len([s for s in unacked if stored.get("%s%08d" % (w.prefix, s)) == s]))
+
+
+def _phase_report(p):
+    out = {k: v for k, v in p.items() if not k.startswith("t_") and k != "steps"}
+    out["t_utc"] = {k[2:]: _utc(v) for k, v in p.items() if k.startswith("t_")}
+    out["duration_s"] = round(p["t_end"] - p["t_start"], 1) if "t_end" in p else None
     if "steps" in p:
         out["steps"] = []
         for s in p["steps"]:
             t0, t1 = _epoch(s["restarted_at"]), _epoch(s["in_sync_at"])
-            errs = [e for e in inside if not e["ok"] and t0 <= e["t_send"] <= t1]
             step = {k: s[k] for k in ("step", "node", "leader_before", "leader_after", "wait_s", "min_index",
                                       "applied_index")}
-            step.update(restart_to_in_sync_s=round(t1 - t0, 2), errors=len(errs),
-                        error_window_s=[round(errs[0]["t_send"] - t0, 2), round(errs[-1]["t_done"] - t0, 2)]
-                        if errs else None)
+            step.update(restart_to_in_sync_s=round(t1 - t0, 2))
             out["steps"].append(step)
     return out
 
@@ -526,17 +599,24 @@ def _utc(t):
 
 
 def _print_table(report):
-    # One line per fault (Molecule wraps wide output); the whole report follows as one JSON line.
-    print("\nper fault: writes/acknowledged/read back; errors [window s from the fault]; leader s; voter back s;"
-          " exporters Prometheus stopped listing {host: [first, last] s}")
+    # One line per fault and writer (Molecule wraps wide output); the whole report follows as one JSON line.
+    print("\nper fault: leader s; victim back s; exporters Prometheus stopped listing {host: [first, last] s};"
+          " per writer (* = its server was down): acknowledged during the fault / after whole / errors"
+          " [window s from the fault], longest run of errors")
     for p in report["phases"]:
-        win = "[%.2f..%.2f]" % tuple(p["error_window_s"]) if p["error_window_s"] else "[-]"
-        print("%s: %d/%d/%d; %d errors %s; leader %s; voter %s; unlisted in Prometheus %s" % (
-            p["name"], p["writes"], p["acknowledged"], p["acknowledged_read_back"], p["errors"], win,
-            p.get("time_to_leader_s", "-"), p.get("victim_back_s", "-"), p.get("prometheus_unlisted_s") or "-"))
+        print("%s (%s s, nginx -> %s): leader %s; victim back %s; unlisted in Prometheus %s" % (
+            p["name"], p["duration_s"], p["lb_server"], p.get("time_to_leader_s", "-"), p.get("victim_back_s", "-"),
+            p.get("prometheus_unlisted_s") or "-"))
+        for name, st in (p.get("writers") or {}).items():
+            win = "[%.2f..%.2f]" % tuple(st["error_window_s"]) if st["error_window_s"] else "[-]"
+            print("  %s%s: %d / %d / %d %s, longest %.2f s" % (
+                name, "*" if name in p["down_writers"] else "", st["acknowledged_during_fault"],
+                st["acknowledged_after_whole"], st["errors"], win, st["longest_error_s"]))
         for s in p.get("steps") or []:
             print("  step %(step)d %(node)s (leader %(leader_before)s -> %(leader_after)s): in sync "
-                  "%(restart_to_in_sync_s)ss after restart; %(errors)d errors %(error_window_s)s" % s)
-    print("total: %(writes_attempted)d writes, %(writes_acknowledged)d acknowledged, "
-          "%(acknowledged_read_back)d read back, %(unacknowledged_but_stored)d unacknowledged but stored" % report)
+                  "%(restart_to_in_sync_s)ss after restart" % s)
+    for name, led in report["writers"].items():
+        print("writer %s: %d writes, %d acknowledged, %d read back, %d unacknowledged but stored; exit %s" % (
+            name, led["attempted"], led["acknowledged"], led["acknowledged_read_back"],
+            led["unacknowledged_but_stored"], report["exit_status"][name]))
     print("FAULTS-REPORT-JSON " + json.dumps(report, sort_keys=True))
