@@ -33,8 +33,10 @@ def error(**job):
     ({"servers": []}, "servers is empty: list one or more Consul HTTP API addresses (host:port), for example the "
                       "load balancer's or every server's"),
     ({"scheme": "ftp"}, "scheme 'ftp' must be http or https (how Prometheus talks to the Consul API)"),
+    ({"metrics_path": "metrics"}, "metrics_path 'metrics' must start with /"),
 ], ids=["bool", "duration", "string-list", "scheme-in-server", "host-port", "unbalanced", "missing-paren",
-        "regex-type", "tls-keys", "job-keys", "no-servers", "scheme"])
+        "regex-type", "tls-keys", "job-keys", "no-servers", "scheme",
+        "metrics-path"])
 def test_each_refusal_is_exactly_one_line_naming_the_job(job, message):
     assert error(**job) == WHERE + message
 
@@ -48,3 +50,14 @@ def test_the_first_and_last_port_are_servers(port):
 @pytest.mark.parametrize("port", [0, 65536])
 def test_ports_outside_them_are_refused(port):
     assert error(servers=["c:%d" % port]).startswith(WHERE + "server 'c:%d' is not host:port" % port)
+
+
+@pytest.mark.parametrize("extra,message", [
+    ([{"static_configs": []}], "prometheus_scrape_configs[0]: each scrape config needs a job_name"),
+    ([{"job_name": "j"}], "job_name j is used twice: Prometheus needs unique job names (across "
+                          "prometheus_consul_jobs and prometheus_scrape_configs)"),
+], ids=["nameless", "twice"])
+def test_refusals_of_the_extra_configs_are_whole_lines(extra, message):
+    with pytest.raises(AnsibleFilterError) as e:
+        prometheus_consul_scrape_configs([{"job_name": "j", "servers": ["c:8500"]}], extra)
+    assert str(e.value) == message
