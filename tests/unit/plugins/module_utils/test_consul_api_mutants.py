@@ -1,0 +1,86 @@
+"""consul_api's pure parts: the shared options, URL checks, headers, and how an answer's body
+and a failure's reason become one line."""
+
+import pytest
+from ansible.module_utils.six.moves.urllib.error import URLError
+
+from ansible_collections.sdstack.consul.plugins.module_utils import consul_api
+from ansible_collections.sdstack.consul.plugins.module_utils.consul_api import (
+    CONNECTION_ARGSPEC, ConsulClient, ConsulError, Response, connection_argspec)
+
+
+def test_the_shared_options_default_to_the_local_agent_and_verify_tls():
+    assert CONNECTION_ARGSPEC["url"]["default"] == ["http://127.0.0.1:8500"]
+    assert CONNECTION_ARGSPEC["validate_certs"]["default"] is True
+    assert CONNECTION_ARGSPEC["timeout"]["default"] == 10
+    assert CONNECTION_ARGSPEC["token"]["no_log"] is True
+
+
+def test_the_token_falls_back_to_consuls_own_variable(monkeypatch):
+    monkeypatch.setenv("CONSUL_HTTP_TOKEN", "from-env")
+    (fallback,) = CONNECTION_ARGSPEC["token"]["fallback"]
+    assert fallback() == "from-env"
+
+
+def test_a_modules_own_options_join_the_shared_ones():
+    spec = connection_argspec(name=dict(type="str"))
+    assert spec["name"] == dict(type="str") and spec["url"] is CONNECTION_ARGSPEC["url"]
+    assert "name" not in CONNECTION_ARGSPEC
+
+
+def test_urls_lose_trailing_slashes_and_blank_entries():
+    assert ConsulClient(["http://a:8500/", " ", "", "https://b:8501"]).urls == ["http://a:8500", "https://b:8501"]
+
+
+@pytest.mark.parametrize("urls,message", [
+    ([" "], "url: give at least one Consul HTTP API URL"),
+    (["http://a:8500", "a:8500"], "url: 'a:8500' is not an http:// or https:// URL"),
+])
+def test_bad_urls_are_whole_lines(urls, message):
+    with pytest.raises(ConsulError) as e:
+        ConsulClient(urls)
+    assert str(e.value) == message
+
+
+@pytest.mark.parametrize("token,body,headers", [
+    (None, None, {"Accept": "application/json"}),
+    ("t", None, {"Accept": "application/json", "X-Consul-Token": "t"}),
+    (None, "{}", {"Accept": "application/json", "Content-Type": "application/json"}),
+])
+def test_headers_carry_the_token_and_the_body_type_only_when_there_is_one(token, body, headers):
+    assert ConsulClient(["http://a"], token=token)._headers(body) == headers
+
+
+@pytest.mark.parametrize("raw,body", [
+    (None, None), (b"", None), (b" \n", None), (b'{"a": [1]}', {"a": [1]}), (b"ACL not found", "ACL not found"),
+])
+def test_bodies_decode_to_json_text_or_nothing(raw, body):
+    assert consul_api._decode(raw) == body
+
+
+def test_one_line_is_whitespace_collapsed_json_sorted_and_at_most_300_characters():
+    assert consul_api._oneline("a \n b\t c") == "a b c"
+    assert consul_api._oneline({"b": 1, "a": [2]}) == '{"a": [2], "b": 1}'
+    assert consul_api._oneline("x" * 301) == "x" * 300
+
+
+def test_a_reason_is_the_errors_own_reason_or_the_error():
+    assert consul_api._reason(URLError("refused \n now")) == "refused now"
+    assert consul_api._reason(OSError("timed out")) == "timed out"
+
+
+def test_an_unreadable_error_body_reads_as_empty():
+    class Unreadable:
+        def read(self):
+            raise OSError("connection reset")
+
+    assert consul_api._read(Unreadable()) == b""
+
+
+def test_a_response_without_headers_has_an_empty_dict():
+    assert Response(200, None, "u").headers == {}
+
+
+def test_a_consul_error_keeps_the_status_and_body():
+    e = ConsulError("m", status=403, body="ACL not found")
+    assert (str(e), e.status, e.body) == ("m", 403, "ACL not found")
