@@ -64,7 +64,9 @@ WRITE_INTERVAL = 0.05
 # in docs/faults.md: windows 3x the median of the phase's longest run, floors about a third of
 # the fewest acknowledged writes measured.
 LIMITS = {
-    "a_rolling_restart": dict(floor=800, window=4.1),
+    # The restarts span 12-27 s on a quiet machine (4-9 s a step, docs/rolling-restart.md); 56 s
+    # and 753-839 writes per writer measured on a loaded one: 100 is 5 s of writes.
+    "a_rolling_restart": dict(floor=100, window=4.1),
     "b_sigkill_leader": dict(floor=10, window=6.8),
     "c_sigkill_follower": dict(floor=20, window=7.1),
     "d_network_cut": dict(floor=80, window=58.0),
@@ -421,14 +423,17 @@ def test_a_rolling_restart_followers_first_leader_last(writers, targets):
     ROLLING_REPORT.unlink(missing_ok=True)
     converge("sdstack.consul.rolling_restart", dict(rolling_restart_report=str(ROLLING_REPORT)))
     phase["playbook_s"] = round(time.time() - phase["t_start"], 1)
-    phase["t_whole"] = wait_whole(must_sync=HOSTS)
+    wait_whole(must_sync=HOSTS)
     end(phase, writers)
     targets_kept(targets, phase)
-    check_writes(phase, writers)
-
     steps = json.loads(ROLLING_REPORT.read_text())
     phase["order"] = [s["node"] for s in steps]
     phase["steps"] = steps
+    # The fault itself: from the first restart to the last server back in sync (the playbook's
+    # install and configuration checks before it take longer, and restart nothing).
+    phase["t_fault"], phase["t_whole"] = _epoch(steps[0]["restarted_at"]), _epoch(steps[-1]["in_sync_at"])
+    phase["restarts_s"] = round(phase["t_whole"] - phase["t_fault"], 1)
+    check_writes(phase, writers)
     print("\nrolling restart steps:\n" + "\n".join(json.dumps(s, sort_keys=True) for s in steps))
     assert sorted(phase["order"]) == sorted(HOSTS)
     # Leader last: each step restarted a follower of that moment, except the last, which restarted the leader.
