@@ -48,3 +48,44 @@ def test_port_edges_are_accepted(port):
 ])
 def test_bad_ports_are_one_whole_line(port, message):
     assert refusal({"name": "a", "ports": {"http": port}}) == message
+
+
+def test_empty_addresses_count_as_unset():
+    assert instances({"name": "a"}, consul_advertise_address="")[0]["address"] == "10.0.0.1"
+    assert topo.consul_instances({"h1": {"ansible_host": ""}}, ["h1"])[0]["address"] == "h1"
+
+
+def test_a_client_address_that_is_no_string_is_left_to_consul():
+    assert instances({"name": "a"}, consul_client_address=["10.0.0.1"])[0]["address"] == "10.0.0.1"
+
+
+def test_an_instance_without_extra_config_has_an_empty_one():
+    assert instances({"name": "a"})[0]["extra_config"] == {}
+
+
+def test_a_disabled_port_does_not_stop_the_collision_check_of_the_next_ones():
+    two = [{"name": "a", "ports": {"dns": -1}}, {"name": "b", "ports": {"dns": -1, "http": 1, "server": 2, "serf_wan": 4}}]
+    with pytest.raises(AnsibleFilterError, match="port 8301 on 10.0.0.1 is used by both a \\(serf_lan\\) and b"):
+        topo.consul_instances({"h": {"ansible_host": "10.0.0.1", "consul_instances": two}}, ["h"])
+
+
+@pytest.mark.parametrize("declared,message", [
+    ({"name": "a"}, "consul_instances of h must be a list of instances"),
+    ([{"ports": {}}], "consul_instances[0] of h: each instance needs a name"),
+    ([{"name": "a", "b": 1, "c": 2}], "consul_instances[0] of h: unknown key(s) b, c (known: data_dir, extra_config, "
+                                      "log_level, name, ports, ui)"),
+    ([{"name": "a", "ports": {"x": 1, "y": 2}}], "consul_instances[0] of h (a): unknown port name(s) x, y (known: http, "
+                                                 "dns, server, serf_lan, serf_wan)"),
+    ([{"name": "a"}, {"name": "a", "ports": {"http": 1, "dns": 2, "server": 3, "serf_lan": 4, "serf_wan": 5}}],
+     "node name a is used twice (on h and h): node names must be unique"),
+], ids=["not-a-list", "nameless", "unknown-keys", "unknown-ports", "name-twice"])
+def test_bad_declarations_are_whole_lines(declared, message):
+    with pytest.raises(AnsibleFilterError) as e:
+        topo.consul_instances({"h": {"ansible_host": "10.0.0.1", "consul_instances": declared}}, ["h"])
+    assert str(e.value) == message
+
+
+def test_an_empty_group_is_a_whole_line():
+    with pytest.raises(AnsibleFilterError) as e:
+        topo.consul_instances({}, [])
+    assert str(e.value) == "no Consul server instances: the Consul group is empty"
