@@ -13,7 +13,9 @@ import re
 from pathlib import Path
 
 _NOT_UNIT_TESTABLE = re.compile(r'^(DOCUMENTATION|EXAMPLES|RETURN)\s*=|^if __name__ == "__main__":')
-SUITE = "tests/unit"
+# The runner's last argument and the baseline: the unit tests of the plugins (the rest of tests/unit
+# checks the lab's own tools); any unit test that imports the mutated file runs too.
+SUITE = "tests/unit/plugins"
 
 
 # "plugins.<kind>.<stem>" or "plugins.<kind> import [a, ]<stem>"
@@ -34,7 +36,7 @@ def tests_reaching(filename):
         users = {p.stem for p in Path("plugins").rglob("*.py") if _imports(p, reached)}
         grew = not users <= reached
         reached |= users
-    tests = sorted(str(t) for t in Path(SUITE).rglob("test_*.py") if _imports(t, reached))
+    tests = sorted(str(t) for t in Path("tests/unit").rglob("test_*.py") if _imports(t, reached))
     return " ".join(tests) or SUITE
 
 
