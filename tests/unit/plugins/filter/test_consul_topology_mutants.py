@@ -89,3 +89,28 @@ def test_an_empty_group_is_a_whole_line():
     with pytest.raises(AnsibleFilterError) as e:
         topo.consul_instances({}, [])
     assert str(e.value) == "no Consul server instances: the Consul group is empty"
+
+
+def test_a_shared_data_dir_is_a_whole_line():
+    two = [{"name": "a", "data_dir": "/d"}, {"name": "b", "data_dir": "/d", "ports": {"http": 1, "dns": 2, "server": 3,
+                                                                                     "serf_lan": 4, "serf_wan": 5}}]
+    with pytest.raises(AnsibleFilterError) as e:
+        topo.consul_instances({"h": {"ansible_host": "10.0.0.1", "consul_instances": two}}, ["h"])
+    assert str(e.value) == "data_dir /d on h is used by both a and b"
+
+
+@pytest.mark.parametrize("n,warning", [
+    (1, "Consul: a single server has no fault tolerance; use 3 or 5 servers in production"),
+    (4, "Consul: 4 servers tolerate no more failures than 3; use an odd number"),
+])
+def test_server_count_warnings_are_whole_lines(monkeypatch, n, warning):
+    seen = []
+    monkeypatch.setattr(topo.display, "warning", seen.append)
+    topo.consul_bootstrap_expect([{}] * n)
+    assert seen == [warning]
+
+
+def test_registered_under_their_names():
+    assert topo.FilterModule().filters() == {
+        "consul_instances": topo.consul_instances, "consul_retry_join": topo.consul_retry_join,
+        "consul_http_urls": topo.consul_http_urls, "consul_bootstrap_expect": topo.consul_bootstrap_expect}
