@@ -49,7 +49,7 @@ def export(args):
     run_id = time.strftime("%Y-%m-%dT%H:%M:%S")
     files = {}
     for filename, line, line_number, index, status, tested_against in rows:
-        entry = files.setdefault(filename, {"run": run_id, "counts": Counter(), "not_killed": []})
+        entry = files.setdefault(filename, {"counts": Counter(), "not_killed": []})
         # As mutmut sees it: a verdict other than killed holds only for the tests it was reached with.
         status = STATUS[status] if status == "ok_killed" or tested_against == tests_now else "untested"
         entry["counts"][status] += 1
@@ -65,10 +65,8 @@ def export(args):
     for entry in files.values():
         entry["counts"] = {c: entry["counts"][c] for c in COLUMNS}
     results["files"].update(files)
-    results["runs"][run_id] = {"runtime_s": args.runtime, "files": len(files),
-                               "mutants": sum(sum(e["counts"].values()) for e in files.values())}
-    used = {e["run"] for e in results["files"].values()}
-    results["runs"] = {r: v for r, v in results["runs"].items() if r in used}
+    # Runs are incremental (mutmut keeps its verdicts), so each one's targets and time are kept.
+    results["runs"][run_id] = {"runtime_s": args.runtime, "targets": args.targets}
     path.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
 
 
@@ -101,9 +99,9 @@ def render(args):
                                                     " | ".join(str(counts[c]) for c in COLUMNS), score(counts)))
     out.append("| **total** | %d | %s | **%s** |" % (sum(total.values()), " | ".join(str(total[c]) for c in COLUMNS),
                                                          score(total)))
-    out += ["", "Runs (a file's row comes from the last run that measured it):", "",
-            "| run | files | mutants | wall time |", "|---|---:|---:|---:|"]
-    out += ["| %s | %d | %d | %d min %02d s |" % (r, v["files"], v["mutants"], v["runtime_s"] // 60, v["runtime_s"] % 60)
+    out += ["", "Runs (each re-runs only what the one before left untested, or what changed since):", "",
+            "| run | targets | wall time |", "|---|---|---:|"]
+    out += ["| %s | %s | %d min %02d s |" % (r, v["targets"], v["runtime_s"] // 60, v["runtime_s"] % 60)
             for r, v in sorted(results["runs"].items())]
     out += ["", "## Surviving mutants", "",
             "With the verdict from `tests/mutation/judged.toml`: *harmless* (no test could or should tell it from "
@@ -125,6 +123,7 @@ def main():
     sub = parser.add_subparsers(required=True)
     p = sub.add_parser("export")
     p.add_argument("--runtime", type=int, required=True)
+    p.add_argument("--targets", required=True)
     p.add_argument("--into", required=True)
     p.set_defaults(func=export)
     p = sub.add_parser("render")
