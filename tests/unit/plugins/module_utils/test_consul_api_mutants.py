@@ -2,6 +2,7 @@
 and a failure's reason become one line."""
 
 import pytest
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.six.moves.urllib.error import URLError
 
 from ansible_collections.sdstack.consul.plugins.module_utils import consul_api
@@ -84,3 +85,15 @@ def test_a_response_without_headers_has_an_empty_dict():
 def test_a_consul_error_keeps_the_status_and_body():
     e = ConsulError("m", status=403, body="ACL not found")
     assert (str(e), e.status, e.body) == ("m", 403, "ACL not found")
+
+
+def test_the_shared_options_convert_what_a_playbook_gives(monkeypatch):
+    monkeypatch.setenv("HOME", "/home/op")
+    monkeypatch.delenv("CONSUL_HTTP_TOKEN", raising=False)
+    result = ArgumentSpecValidator(connection_argspec()).validate(dict(
+        url=[8500], token=1234, ca_path="~/ca.pem", client_cert="~/c.pem", client_key="~/k.pem", validate_certs="no",
+        timeout="2.5"))
+    assert result.error_messages == []
+    assert result.validated_parameters == dict(
+        url=["8500"], token="1234", ca_path="/home/op/ca.pem", client_cert="/home/op/c.pem",
+        client_key="/home/op/k.pem", validate_certs=False, timeout=2.5)
