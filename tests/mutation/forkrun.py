@@ -33,12 +33,16 @@ def _forget_own_modules():
 
 
 def _child(request, log):
-    os.chdir(request["cwd"])
-    out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    os.dup2(out, 1)
-    os.dup2(out, 2)
-    import pytest
-    os._exit(int(pytest.main(request["args"])))
+    status = 3  # pytest's "internal error": whatever goes wrong here, the child must not serve on
+    try:
+        os.chdir(request["cwd"])
+        out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.dup2(out, 1)
+        os.dup2(out, 2)
+        import pytest
+        status = int(pytest.main(request["args"]))
+    finally:
+        os._exit(status)
 
 
 def _wait(pid):
