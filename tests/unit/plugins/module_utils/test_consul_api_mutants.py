@@ -97,3 +97,13 @@ def test_the_shared_options_convert_what_a_playbook_gives(monkeypatch):
     assert result.validated_parameters == dict(
         url=["8500"], token="1234", ca_path="/home/op/ca.pem", client_cert="/home/op/c.pem",
         client_key="/home/op/k.pem", validate_certs=False, timeout=2.5)
+
+
+def test_only_the_token_is_hidden_from_logs_the_key_is_a_path():
+    result = ArgumentSpecValidator(connection_argspec()).validate(dict(token="s3cret", client_key="/etc/k.pem"))
+    assert result._no_log_values == {"s3cret"}  # pylint: disable=protected-access
+
+
+def test_a_client_verifies_tls_and_waits_10_s_unless_told_otherwise():
+    client = ConsulClient(["https://a:8501"])
+    assert (client.validate_certs, client.timeout) == (True, 10)
