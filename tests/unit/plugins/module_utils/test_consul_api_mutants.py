@@ -107,3 +107,13 @@ def test_only_the_token_is_hidden_from_logs_the_key_is_a_path():
 def test_a_client_verifies_tls_and_waits_10_s_unless_told_otherwise():
     client = ConsulClient(["https://a:8501"])
     assert (client.validate_certs, client.timeout) == (True, 10)
+
+
+def test_a_modules_connection_options_reach_its_client():
+    class Module:  # what from_module reads of an AnsibleModule
+        params = dict(url=["https://a:8501"], token="t", ca_path="/ca", client_cert="/c", client_key="/k",
+                      validate_certs=False, timeout=3.0)
+
+    client = ConsulClient.from_module(Module())
+    assert (client.urls, client.token, client.ca_path, client.client_cert, client.client_key, client.validate_certs,
+            client.timeout) == (["https://a:8501"], "t", "/ca", "/c", "/k", False, 3.0)
