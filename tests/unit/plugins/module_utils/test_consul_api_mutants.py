@@ -1,6 +1,8 @@
 """consul_api's pure parts: the shared options, URL checks, headers, and how an answer's body
 and a failure's reason become one line."""
 
+import re
+
 import pytest
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.six.moves.urllib.error import URLError
@@ -117,3 +119,15 @@ def test_a_modules_connection_options_reach_its_client():
     client = ConsulClient.from_module(Module())
     assert (client.urls, client.token, client.ca_path, client.client_cert, client.client_key, client.validate_certs,
             client.timeout) == (["https://a:8501"], "t", "/ca", "/c", "/k", False, 3.0)
+
+
+def test_bytes_that_are_no_utf8_still_decode():
+    assert consul_api._decode(b"caf\xe9") == "caf\udce9"  # surrogateescape: the byte survives
+
+
+def test_no_agent_listening_is_one_line_naming_each():
+    # Nothing listens on these loopback ports: the refusals are the kernel's own.
+    with pytest.raises(ConsulError) as e:
+        ConsulClient(["http://127.0.0.1:1", "http://127.0.0.1:2"], timeout=2).get("/v1/status/leader")
+    assert re.fullmatch(r"no Consul agent reachable: http://127\.0\.0\.1:1 \([^;]*refused[^;]*\); "
+                        r"http://127\.0\.0\.1:2 \([^;]*refused[^;]*\)", str(e.value)), str(e.value)
