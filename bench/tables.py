@@ -112,7 +112,8 @@ def registration(path, data):
         lines += ["", "The loop costs %.2f s per service (its median over %d services)." % (med(reg["loop"]) / n, n)]
     missing = [f for f in ("bulk", "loop") if f not in reg]
     if missing:
-        lines += ["", "Not measured in this run: %s." % ", ".join(missing)]
+        names = {"bulk": "the bulk form", "loop": "the loop of single-service tasks"}
+        lines += ["", "Not measured in this run (`--forms`): %s." % ", ".join(names[f] for f in missing)]
     return lines
 
 
