@@ -98,3 +98,8 @@ def test_autopilot_servers_are_normalised():
 @pytest.mark.parametrize("value,number", [("12", 12), (7, 7), (None, None), ("twelve", None)])
 def test_raft_counters_are_numbers_or_none(value, number):
     assert raft_state._int(value) == number
+
+
+@pytest.mark.parametrize("code,status", [(0, "none"), (1, "alive"), (2, "leaving"), (3, "left"), (4, "failed")])
+def test_every_serf_status_code_has_its_name(code, status):
+    assert raft_state._member({"Status": code})["status"] == status
