@@ -57,6 +57,15 @@ def assert_module_refused(result, *parts):
     assert_one_line_naming(result.get("msg", ""), *parts)
 
 
+def case_id(request):
+    """The bad-input case's parametrize id, without the host id testinfra puts in front of it
+    (``ansible://<host>-``) in tests that take its ``host`` fixture."""
+    spec = request.node.callspec
+    host = spec.params.get("_testinfra_host")
+    prefix = "%s-" % host if host is not None else ""
+    return spec.id[len(prefix):] if spec.id.startswith(prefix) else spec.id
+
+
 def declared_exceptions(test_file, relaxed):
     """{case id: reason} of the doc's "Declared exceptions" rows for this test file whose relaxed
     check is ``relaxed`` (e.g. "changed>0")."""

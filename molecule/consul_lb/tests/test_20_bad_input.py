@@ -5,7 +5,7 @@ no restart), still serving."""
 import json
 
 import pytest
-from refusals import assert_doc_declares, assert_refused
+from refusals import assert_doc_declares, assert_refused, case_id
 
 from lb_lab import SITE, get, nginx_state, run_lb
 
@@ -94,7 +94,7 @@ def test_rejected_and_nothing_changed(unchanged, request, tmp_path, pki, extra, 
     inv.write_text(json.dumps({"all": {"children": {"nobody": {"hosts": {}}}}}))
     rc, out = run_lb(json.loads(fill(json.dumps(extra))), "-i", str(inv))
     parts = (message,) if isinstance(message, str) else message
-    assert_refused(rc, out, [HOST], *map(fill, parts), may_change=MAY_CHANGE.get(request.node.callspec.id))
+    assert_refused(rc, out, [HOST], *map(fill, parts), may_change=MAY_CHANGE.get(case_id(request)))
 
 
 @pytest.fixture

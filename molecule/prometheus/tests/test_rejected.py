@@ -3,7 +3,7 @@ configuration, unit, links, release folders and the running process are left exa
 
 import pytest
 from playbook_run import run_playbook
-from refusals import assert_doc_declares, assert_refused
+from refusals import assert_doc_declares, assert_refused, case_id
 
 from prom import HOST, JOB, PLAYBOOK, on_host
 
@@ -50,7 +50,7 @@ def unchanged():
 def test_rejected_before_anything_changes(unchanged, request, extra, message):
     rc, out = run_playbook(PLAYBOOK, extra)
     parts = (message,) if isinstance(message, str) else message
-    assert_refused(rc, out, [HOST], *parts, may_change=MAY_CHANGE.get(request.node.callspec.id))
+    assert_refused(rc, out, [HOST], *parts, may_change=MAY_CHANGE.get(case_id(request)))
 
 
 def test_token_stays_out_of_the_output(unchanged):

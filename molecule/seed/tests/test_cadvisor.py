@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from refusals import assert_doc_declares, assert_refused
+from refusals import assert_doc_declares, assert_refused, case_id
 from playbook_run import recap, run_playbook
 from service_checks import agent_service, unit_properties, wait_for_passing
 
@@ -99,7 +99,7 @@ MAY_CHANGE = {
 def test_bad_input_is_refused_and_changes_nothing(host, request, extra, message):
     before = _state(host)
     rc, out = run_playbook(PLAYBOOK, extra)
-    assert_refused(rc, out, ["consul-seed"], message, may_change=MAY_CHANGE.get(request.node.callspec.id))
+    assert_refused(rc, out, ["consul-seed"], message, may_change=MAY_CHANGE.get(case_id(request)))
     assert _state(host) == before, "a refused run changed the installed cAdvisor"
 
 
