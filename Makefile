@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help demo demo-down test bench lint sanity unit molecule lab-up lab-down lab-status build clean
+.PHONY: help demo demo-down test bench mutation lint sanity unit molecule lab-up lab-down lab-status build clean
 
 help:
 	@echo "make test      install what is missing, bring the lab up, run lint + sanity + unit + Molecule, take it down"
@@ -11,6 +11,7 @@ help:
 	@echo "make lint|sanity|unit|molecule   one stage (make molecule SCENARIOS='smoke seed' limits Molecule)"
 	@echo "make lab-up | lab-down | lab-status"
 	@echo "make build     ansible-galaxy collection build"
+	@echo "make mutation  mutation testing of the unit tests (mutmut on a scratch copy, incremental; slow) -> docs/mutation.md"
 	@echo "make bench     benchmarks (bench/; results in bench/results/, summary in docs/benchmarks.md)"
 
 demo:
@@ -24,6 +25,9 @@ test:
 
 bench:
 	bench/run
+
+mutation:
+	lab/mutation
 
 # Only a SCENARIOS given on make's command line narrows the Molecule stage, never one left in the
 # environment.

@@ -18,7 +18,7 @@ from lb_lab import LB  # noqa: E402  pylint: disable=wrong-import-position
 from tls_lab import CA  # noqa: E402  pylint: disable=wrong-import-position
 
 KEY = "/v1/kv/consul-lb-test/blocking"
-WAIT_S = 70  # above nginx's 60 s default read timeout, which cut such queries (seed finding 5)
+WAIT_S = 70  # above nginx's 60 s default read timeout, which would cut such queries
 
 
 class BlockingQuery(threading.Thread):

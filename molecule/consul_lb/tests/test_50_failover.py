@@ -1,5 +1,5 @@
 """With ip_hash a client sticks to one server; when that server dies nginx moves the client to
-another. With every server down the client sees nginx's 502 (seed finding 13: not a 404 page).
+another. With every server down the client sees nginx's 502 (nginx's own error, not a 404 page).
 Runs last: it stops servers."""
 
 import re
