@@ -67,7 +67,7 @@ def serve(path, warmup):
     server.listen()
     log = os.path.abspath(path + ".log")
     while True:
-        conn, _ = server.accept()
+        conn, _peer = server.accept()
         with conn:
             request = json.loads(conn.makefile().readline())
             pid = os.fork()

@@ -34,7 +34,7 @@ def mutated_lines(filename, source, line, index, line_number):
     """The '-' and '+' lines of one mutant, as mutmut would apply it."""
     ctx = Context(source=source, filename=filename,
                   mutation_id=RelativeMutationID(line=line, index=index, line_number=line_number))
-    mutated, _ = mutate(ctx)
+    mutated, _count = mutate(ctx)
     return [d for d in difflib.unified_diff(source.split("\n"), mutated.split("\n"), lineterm="", n=0)
             if d[:1] in "-+" and not d.startswith(("---", "+++"))]
 
@@ -95,10 +95,10 @@ def render(args):
     for filename, entry in sorted(results["files"].items()):
         counts = Counter(entry["counts"])
         total.update(counts)
-        out.append("| `%s` | %d | %s | %s |" % (filename, sum(counts.values()),
-                                                    " | ".join(str(counts[c]) for c in COLUMNS), score(counts)))
-    out.append("| **total** | %d | %s | **%s** |" % (sum(total.values()), " | ".join(str(total[c]) for c in COLUMNS),
-                                                         score(total)))
+        cells = " | ".join(str(counts[c]) for c in COLUMNS)
+        out.append("| `%s` | %d | %s | %s |" % (filename, sum(counts.values()), cells, score(counts)))
+    cells = " | ".join(str(total[c]) for c in COLUMNS)
+    out.append("| **total** | %d | %s | **%s** |" % (sum(total.values()), cells, score(total)))
     out += ["", "Runs (each re-runs only what the one before left untested, or what changed since):", "",
             "| run | targets | wall time |", "|---|---|---:|"]
     out += ["| %s | %s | %d min %02d s |" % (r, v["targets"], v["runtime_s"] // 60, v["runtime_s"] % 60)

@@ -341,8 +341,8 @@ def check_writes(phase, writers):
     for name, st in phase["writers"].items():
         if name in down:
             if st["acknowledged_after_whole"] < RESUMED_FLOOR:
-                short[name] = "%d after the cluster was whole (floor %d)" % (st["acknowledged_after_whole"],
-                                                                               RESUMED_FLOOR)
+                after = st["acknowledged_after_whole"]
+                short[name] = "%d after the cluster was whole (floor %d)" % (after, RESUMED_FLOOR)
         elif st["acknowledged_during_fault"] < limits["floor"]:
             short[name] = "%d during the fault (floor %d)" % (st["acknowledged_during_fault"], limits["floor"])
         if st["longest_error_s"] > limits["window"]:
@@ -466,9 +466,9 @@ def record_new_leader(phase, survivors, old_term):
 
 
 def assert_new_leader_in_time(phase):
+    seen = {k: phase.get(k) for k in ("victim", "time_to_leader_s", "leader_probes")}
     assert phase["time_to_leader_s"] is not None and phase["time_to_leader_s"] <= LEADER_BOUND, \
-        "no new leader within %ss: %s" % (LEADER_BOUND, {k: phase.get(k) for k in
-                                                        ("victim", "time_to_leader_s", "leader_probes")})
+        "no new leader within %ss: %s" % (LEADER_BOUND, seen)
 
 
 def _kill_phase(name, victim, writers, watch):

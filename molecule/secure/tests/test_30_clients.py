@@ -9,7 +9,8 @@ from polling import wait_for
 from refusals import assert_module_refused
 
 from conftest import ADDR, CA, client, get, module_failure, run_module, token
-from test_50_bad_input import unchanged  # noqa: F401  pylint: disable=unused-import  (a fixture)
+# unchanged is a fixture, used by name.
+from test_50_bad_input import unchanged  # noqa: F401  pylint: disable=unused-import
 
 PROM = "http://%s:9090" % ADDR
 LB = "https://%s" % ADDR

@@ -135,7 +135,7 @@ def _run(module, extra):
     "invalid-address", "port-out-of-range", "port-not-int", "reserved-meta-key", "meta-key-with-space",
     "agent-unreachable", "url-not-http", "two-urls", "bulk-duplicate-id", "bulk-bad-second-element"])
 def test_consul_service_refuses(unchanged, args, message):
-    rc, out, _ = _run("consul_service", {"module_args": dict({"url": AGENT}, **args)})
+    rc, out, _log = _run("consul_service", {"module_args": dict({"url": AGENT}, **args)})
     assert_refused(rc, out, [HOST], message)
 
 
@@ -152,5 +152,5 @@ def test_consul_raft_refuses(unchanged, args, message):
 
 @pytest.mark.parametrize("extra,message", ROLE, ids=["advertise-bad-octet", "advertise-not-an-ip", "client-not-an-ip"])
 def test_consul_role_refuses_bad_addresses(unchanged, extra, message):
-    rc, out, _ = _run("consul_role", extra)
+    rc, out, _log = _run("consul_role", extra)
     assert_refused(rc, out, [HOST], message)

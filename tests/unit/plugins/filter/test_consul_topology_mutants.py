@@ -92,8 +92,8 @@ def test_an_empty_group_is_a_whole_line():
 
 
 def test_a_shared_data_dir_is_a_whole_line():
-    two = [{"name": "a", "data_dir": "/d"}, {"name": "b", "data_dir": "/d", "ports": {"http": 1, "dns": 2, "server": 3,
-                                                                                     "serf_lan": 4, "serf_wan": 5}}]
+    ports = {"http": 1, "dns": 2, "server": 3, "serf_lan": 4, "serf_wan": 5}
+    two = [{"name": "a", "data_dir": "/d"}, {"name": "b", "data_dir": "/d", "ports": ports}]
     with pytest.raises(AnsibleFilterError) as e:
         topo.consul_instances({"h": {"ansible_host": "10.0.0.1", "consul_instances": two}}, ["h"])
     assert str(e.value) == "data_dir /d on h is used by both a and b"
