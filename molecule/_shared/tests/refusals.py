@@ -62,7 +62,7 @@ def case_id(request):
     (``ansible://<host>-``) in tests that take its ``host`` fixture."""
     spec = request.node.callspec
     host = spec.params.get("_testinfra_host")
-    prefix = "%s-" % host if host is not None else ""
+    prefix = host.backend.get_pytest_id() + "-" if host is not None else ""
     return spec.id[len(prefix):] if spec.id.startswith(prefix) else spec.id
 
 
