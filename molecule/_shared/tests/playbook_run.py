@@ -88,8 +88,7 @@ def converge(playbook, extra=None, *args, timeout=600):
     the msg of every failed result (or the tail of the output) otherwise."""
     rc, out = run_playbook(playbook, extra, *args, timeout=timeout)
     if rc != 0:
-        msgs = [json.loads(m.group(1)).get("msg", "") for m in
-                re.finditer(r"^(?:fatal|failed): \[\S+?\].*? => (\{.*\})$", out, re.M)]
+        msgs = [r.get("msg", "") for r in failed_results(out)]
         raise PlaybookFailed("%s exited %d: %s" % (playbook, rc, " | ".join(msgs) if msgs else out[-3000:]))
     return out
 
@@ -102,6 +101,12 @@ def _env():
     # The controller-side download cache Molecule's runs use (.config/molecule/config.yml).
     env.setdefault("XDG_CACHE_HOME", str(REPO / ".lab" / "cache" / "xdg"))
     return env
+
+
+def failed_results(out, host=None):
+    """Each failed result, optionally only the given host's."""
+    rx = r"^(?:fatal|failed): \[(\S+)(?: -> \S+)?\](?:: FAILED!| \(item=.*?\)) => (\{.*\})$"
+    return [json.loads(m.group(2)) for m in re.finditer(rx, out, re.M) if host in (None, m.group(1))]
 
 
 def recap(out):

@@ -7,17 +7,11 @@ import re
 from datetime import datetime
 from pathlib import Path
 
-from playbook_run import recap
+from playbook_run import failed_results, recap
 
 # ansible-core's own header above argument_specs errors; each bad argument then has one line.
 ARGSPEC_HEADER = "Validation of arguments failed:\n"
 DOC = Path(__file__).resolve().parents[3] / "docs" / "bad-input.md"
-
-
-def failed_results(out, host=None):
-    """Each failed result, optionally only the given host's."""
-    rx = r"^(?:fatal|failed): \[(\S+)(?: -> \S+)?\](?:: FAILED!| \(item=.*?\)) => (\{.*\})$"
-    return [json.loads(m.group(2)) for m in re.finditer(rx, out, re.M) if host in (None, m.group(1))]
 
 
 def failure_message(out, host):
