@@ -103,3 +103,16 @@ def test_raft_counters_are_numbers_or_none(value, number):
 @pytest.mark.parametrize("code,status", [(0, "none"), (1, "alive"), (2, "leaving"), (3, "left"), (4, "failed")])
 def test_every_serf_status_code_has_its_name(code, status):
     assert raft_state._member({"Status": code})["status"] == status
+
+
+def test_several_servers_down_or_unknown_are_listed_with_commas():
+    assert evaluate(state(alive=("n1",)), expected_voters=3) == ["voters 1/3, n2, n3 down"]
+    assert evaluate(state(), expected_voters=["n1", "n8", "n9"]) == [
+        "voters 1/3, n8, n9 missing (n8, n9: no such server in this cluster)"]
+
+
+@pytest.mark.parametrize("where", ["non_voters", "servers"])
+def test_a_server_known_only_to_raft_as_non_voter_or_to_autopilot_is_missing_not_unknown(where):
+    known = state()
+    known[where] = [dict(name="n4")] if where == "servers" else ["n4"]
+    assert evaluate(known, ["n1", "n4"]) == ["voters 1/2, n4 missing"]
