@@ -1,12 +1,15 @@
 """consul_raft's options at their edges: one read unless told to wait, and a synced_node that names
-both the server and its agent. Against the recorder's single-server Consul 1.8.7 (node "plain"),
-replayed from cassettes (tests/unit/replay.py; recorded by
+both the server and its agent, a leader that may be waived. Against the recorder's single-server
+Consul 1.8.7 agents (node "plain", and "leaderless", which waits for two more servers), replayed from cassettes (tests/unit/replay.py; recorded by
 tests/unit/fixtures/consul_1.8.7/cassettes/record.py)."""
 
 import pytest
 
 from ansible_collections.sdstack.consul.plugins.modules import consul_raft
 from replay import AGENT_URL, sent
+
+# The recorder's agent without a leader (cassettes/record.py).
+LEADERLESS_URL = "http://127.0.0.1:18520"
 
 ONE_READ = [("GET", "/v1/status/leader"), ("GET", "/v1/operator/raft/configuration?stale="),
             ("GET", "/v1/agent/members"), ("GET", "/v1/operator/autopilot/health")]
@@ -36,3 +39,13 @@ def test_synced_node_needs_both_a_name_and_a_url(run_module, missing):
     synced = {k: v for k, v in dict(name="plain", url=AGENT_URL).items() if k != missing}
     r = run_module(consul_raft, None, url=[AGENT_URL], synced_node=synced)
     assert r["failed"] and r["msg"] == "missing required arguments: %s found in synced_node" % missing, r["msg"]
+
+
+def test_a_cluster_without_leader_fails_unless_the_leader_is_waived(run_module, cassette):
+    r = run_module(consul_raft, None, url=[LEADERLESS_URL], require_healthy=True)
+    assert r["failed"] and r["msg"] == "no leader; autopilot health unknown", r["msg"]
+    assert (r["leader"], r["healthy"], r["healthy_servers"], r["servers"]) == ({"node": "", "address": ""}, None,
+                                                                               None, [])
+    assert [(m["name"], m["status"]) for m in r["members"]] == [("leaderless", "alive")]
+    r = run_module(consul_raft, None, url=[LEADERLESS_URL], require_leader=False)
+    assert not r.get("failed"), r
