@@ -197,7 +197,9 @@ class AgentService(ConsulObject):
         return current_state(resp.body, checks)
 
     def same(self, current, desired):
-        return _public(current) == _public(desired)
+        # The agent lists a service's checks by ID (current_state), not in the order they were given.
+        ordered = dict(desired, Checks=sorted(desired["Checks"], key=lambda c: c["CheckID"]))
+        return _public(current) == _public(ordered)
 
     def write(self, desired):
         body = dict(ID=desired["ID"], Name=desired["Service"], Tags=desired["Tags"], Meta=desired["Meta"],
