@@ -1,5 +1,10 @@
-"""consul_raft against HTTP answers recorded from real Consul 1.8.7 servers
-(tests/unit/fixtures/consul_1.8.7, see its README)."""
+"""consul_raft against HTTP answers recorded from real Consul 1.8.7 servers.
+
+Tests a single server can answer replay cassettes (tests/unit/replay.py, recorded by
+tests/unit/fixtures/consul_1.8.7/cassettes/record.py against its one-server agents). Those that need
+three servers (a follower down, two down, a sequence of states) still serve the JSON recorded from a
+three-server cluster (tests/unit/fixtures/consul_1.8.7, see its README) through Cluster below.
+"""
 
 import io
 import json
@@ -10,10 +15,14 @@ from urllib.response import addinfourl
 from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 
 from ansible_collections.sdstack.consul.plugins.modules import consul_raft
+from replay import AGENT_URL, sent
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "consul_1.8.7"
 A, B = "http://127.0.0.1:8500", "http://127.0.0.1:8510"
 ALL = ["node1", "node2", "node3"]
+# The recorder's server without a leader (cassettes/record.py); nothing listens on port 9.
+LEADERLESS_URL = "http://127.0.0.1:18520"
+CLOSED = "http://127.0.0.1:9"
 
 
 def recorded(state):
@@ -76,10 +85,10 @@ def test_healthy_cluster_passes_every_condition(run):
     assert {m["name"]: (m["status"], m["role"]) for m in r["members"]} == {n: ("alive", "consul") for n in ALL}
 
 
-def test_count_form_of_expected_voters(run):
-    assert not run(Cluster("healthy"), expected_voters=3).get("failed")
-    r = run(Cluster("healthy"), expected_voters=5)
-    assert r["failed"] and r["msg"] == "voters 3/5"
+def test_count_form_of_expected_voters(run_module, cassette):
+    assert not run_module(consul_raft, None, url=[AGENT_URL], expected_voters=1).get("failed")
+    r = run_module(consul_raft, None, url=[AGENT_URL], expected_voters=5)
+    assert r["failed"] and r["msg"] == "voters 1/5"
 
 
 def test_follower_down_autopilot_429_is_unhealthy_not_an_error(run):
@@ -117,9 +126,9 @@ def test_leaderless_names_what_is_missing(run):
     assert r["healthy"] is None
 
 
-def test_bootstrapping_single_server(run):
-    r = run(Cluster("bootstrapping"), expected_voters=ALL)
-    assert r["failed"] and r["msg"].startswith("no leader; voters 0/3")
+def test_bootstrapping_single_server(run_module, cassette):
+    r = run_module(consul_raft, None, url=[LEADERLESS_URL], expected_voters=["leaderless", "node2", "node3"])
+    assert r["failed"] and r["msg"].startswith("no leader; voters 0/3, leaderless, node2, node3 missing"), r["msg"]
 
 
 def test_wait_polls_until_the_cluster_is_ready(run):
@@ -141,10 +150,10 @@ def test_unreachable_first_url_uses_the_next(run):
     assert not r.get("failed"), r
 
 
-def test_all_unreachable_is_one_line(run):
-    r = run(Cluster("healthy", down=[A, B]), url=[A, B])
+def test_all_unreachable_is_one_line(run_module):
+    r = run_module(consul_raft, None, url=[CLOSED, CLOSED.replace(":9", ":1")])
     assert r["failed"] and "\n" not in r["msg"]
-    assert r["msg"].startswith("no Consul agent reachable: http://127.0.0.1:8500 (")
+    assert r["msg"].startswith("no Consul agent reachable: http://127.0.0.1:9 (")
     assert "Traceback" not in json.dumps(r)
 
 
@@ -154,9 +163,10 @@ def test_all_unreachable_is_one_line(run):
     ({"a": 1}, "got {'a': 1}"),
     ([], "got []"),
 ])
-def test_bad_expected_voters(run, value, needle):
-    r = run(Cluster("healthy"), expected_voters=value)
+def test_bad_expected_voters(run_module, cassette, value, needle):
+    r = run_module(consul_raft, None, url=[AGENT_URL], expected_voters=value)
     assert r["failed"] and r["msg"].startswith("expected_voters: ") and needle in r["msg"]
+    assert sent(cassette) == []
 
 
 @pytest.mark.parametrize("args,msg", [
@@ -168,11 +178,10 @@ def test_bad_expected_voters(run, value, needle):
     (dict(wait=True, wait_timeout=-5), "wait_timeout: -5.0 is not a positive number of seconds"),
     (dict(synced_node=dict(name="node2", url=B, min_index=-1)), "synced_node.min_index: -1 is negative"),
 ], ids=["impossible-tolerance", "negative-tolerance", "voter-twice", "zero-poll", "negative-wait", "negative-index"])
-def test_impossible_conditions_fail_before_any_read(args, msg, run):
-    cluster = Cluster("healthy")
-    r = run(cluster, **args)
+def test_impossible_conditions_fail_before_any_read(args, msg, run_module, cassette):
+    r = run_module(consul_raft, None, url=[AGENT_URL], **args)
     assert r["failed"] and r["msg"] == msg, r["msg"]
-    assert cluster.leader_reads == 0
+    assert sent(cassette) == []
 
 
 def test_a_tolerance_count_form_may_grow_with_more_voters(run):
@@ -186,14 +195,15 @@ def test_an_unknown_expected_voter_is_named_as_not_in_the_configuration(run):
     assert r["failed"] and r["msg"] == "voters 3/4, nodee4 missing (nodee4: no such server in this cluster)", r["msg"]
 
 
-def test_check_mode_reads_the_same(run):
-    r = run(Cluster("healthy"), expected_voters=ALL, _ansible_check_mode=True)
+def test_check_mode_reads_the_same(run_module, cassette):
+    r = run_module(consul_raft, None, url=[AGENT_URL], expected_voters=["plain"], _ansible_check_mode=True)
     assert not r.get("failed") and r["changed"] is False
+    assert len(sent(cassette)) == 4
 
 
-def test_token_never_in_output(run):
-    r = run(Cluster("one_down"), token="t0ps3cret-token", require_healthy=True)
-    assert "t0ps3cret-token" not in json.dumps(r)
+def test_token_never_in_output(run_module, cassette):
+    r = run_module(consul_raft, None, url=[AGENT_URL], token="t0ps3cret-token", expected_voters=3)
+    assert r["failed"] and "t0ps3cret-token" not in json.dumps(r)
 
 
 # --- synced_node: proof that a restarted server's new process caught up -------------------
@@ -290,9 +300,10 @@ def test_synced_node_down_names_it(run):
     assert " after 0s" in r["msg"] and r["synced_node"] is None
 
 
-def test_synced_node_bad_url_is_one_line(run):
-    r = run(Cluster("healthy"), synced_node=dict(name="node2", url="127.0.0.1:8510"))
+def test_synced_node_bad_url_is_one_line(run_module, cassette):
+    r = run_module(consul_raft, None, url=[AGENT_URL], synced_node=dict(name="node2", url="127.0.0.1:8510"))
     assert r["failed"] and r["msg"] == "synced_node.url: '127.0.0.1:8510' is not an http:// or https:// URL"
+    assert sent(cassette) == []
 
 
 def test_a_stopped_server_that_left_raft_is_missing_not_unknown():
