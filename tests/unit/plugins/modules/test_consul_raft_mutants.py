@@ -8,8 +8,9 @@ import pytest
 from ansible_collections.sdstack.consul.plugins.modules import consul_raft
 from replay import AGENT_URL, sent
 
-# The recorder's agent without a leader (cassettes/record.py).
+# The recorder's server without a leader and its client agent (cassettes/record.py).
 LEADERLESS_URL = "http://127.0.0.1:18520"
+CLIENT_URL = "http://127.0.0.1:18530"
 
 ONE_READ = [("GET", "/v1/status/leader"), ("GET", "/v1/operator/raft/configuration?stale="),
             ("GET", "/v1/agent/members"), ("GET", "/v1/operator/autopilot/health")]
@@ -49,3 +50,10 @@ def test_a_cluster_without_leader_fails_unless_the_leader_is_waived(run_module, 
     assert [(m["name"], m["status"]) for m in r["members"]] == [("leaderless", "alive")]
     r = run_module(consul_raft, None, url=[LEADERLESS_URL], require_leader=False)
     assert not r.get("failed"), r
+
+
+def test_a_synced_node_url_of_a_client_agent_has_no_raft_state(run_module, cassette):
+    r = run_module(consul_raft, None, url=[AGENT_URL], synced_node=dict(name="client", url=CLIENT_URL))
+    assert r["failed"] and r["msg"] == ("client is not a healthy voter; client raft state unknown; "
+                                        "client applied index None < 0"), r["msg"]
+    assert r["synced_node"]["raft_state"] == "" and r["synced_node"]["applied_index"] is None
