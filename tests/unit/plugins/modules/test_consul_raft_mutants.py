@@ -8,9 +8,11 @@ import pytest
 from ansible_collections.sdstack.consul.plugins.modules import consul_raft
 from replay import AGENT_URL, sent
 
-# The recorder's server without a leader and its client agent (cassettes/record.py).
+# The recorder's server without a leader, its client agent and its server that another joined as a
+# non-voter (cassettes/record.py).
 LEADERLESS_URL = "http://127.0.0.1:18520"
 CLIENT_URL = "http://127.0.0.1:18530"
+ELDER_URL = "http://127.0.0.1:18540"
 
 ONE_READ = [("GET", "/v1/status/leader"), ("GET", "/v1/operator/raft/configuration?stale="),
             ("GET", "/v1/agent/members"), ("GET", "/v1/operator/autopilot/health")]
@@ -57,3 +59,9 @@ def test_a_synced_node_url_of_a_client_agent_has_no_raft_state(run_module, casse
     assert r["failed"] and r["msg"] == ("client is not a healthy voter; client raft state unknown; "
                                         "client applied index None < 0"), r["msg"]
     assert r["synced_node"]["raft_state"] == "" and r["synced_node"]["applied_index"] is None
+
+
+def test_a_server_that_joined_and_is_not_yet_promoted_is_a_non_voter(run_module, cassette):
+    r = run_module(consul_raft, None, url=[ELDER_URL], expected_voters=["elder", "newcomer"])
+    assert r["failed"] and r["msg"] == "voters 1/2, newcomer missing", r["msg"]
+    assert (r["voters"], r["non_voters"]) == (["elder"], ["newcomer"])
