@@ -1,13 +1,9 @@
 """refusals.case_id: the bad-input case's own id, whatever host id testinfra puts in front of it,
 so the declared exceptions (MAY_CHANGE) are found in tests that take the host fixture too."""
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "molecule" / "_shared" / "tests"))
-from refusals import case_id  # noqa: E402  pylint: disable=wrong-import-position
+from sdstack_molecule.refusals import case_id
 
 testinfra_hosts = ["local://"]
 

@@ -1,19 +1,16 @@
-"""The verifier plugin that fails a Molecule run which tested nothing (molecule/_shared/tests/strict_run.py)."""
+"""The verifier plugin that fails a Molecule run which tested nothing (sdstack_molecule.strict_run)."""
 
 import sys
-from pathlib import Path
 
 import pytest
 
 pytest_plugins = ["pytester"]
-SHARED = Path(__file__).resolve().parents[2] / "molecule" / "_shared" / "tests"
 
 
 @pytest.fixture
-def strict(pytester, monkeypatch):
-    monkeypatch.syspath_prepend(str(SHARED))
-    sys.modules.pop("strict_run", None)
-    return lambda source: pytester.runpytest_inprocess("-p", "strict_run", "-p", "no:cacheprovider",
+def strict(pytester):
+    sys.modules.pop("sdstack_molecule.strict_run", None)
+    return lambda source: pytester.runpytest_inprocess("-p", "sdstack_molecule.strict_run", "-p", "no:cacheprovider",
                                                        pytester.makepyfile(source))
 
 

@@ -7,8 +7,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from playbook_run import recap, run_playbook
-from refusals import assert_refused, logged_times
+from sdstack_molecule.playbook_run import recap, run_playbook
+from sdstack_molecule.refusals import assert_refused, logged_times
 
 HERE = Path(__file__).resolve().parent
 HOSTS = ["consul1", "consul2", "consul3"]

@@ -3,7 +3,7 @@
 import consul
 import pytest
 import requests
-from playbook_run import ModuleFailed, module_failure, run_module
+from sdstack_molecule.playbook_run import ModuleFailed, module_failure, run_module
 
 testinfra_hosts = ["consul2"]
 AGENT = "http://127.0.0.1:8500"

@@ -3,8 +3,8 @@ release): the role's hardened unit runs the package's binary under the package's
 switching install method hands port 9100 from one unit to the other, registration untouched."""
 
 import requests
-from playbook_run import converge, recap
-from service_checks import agent_service, unit_properties, wait_for_passing
+from sdstack_molecule.playbook_run import converge, recap
+from sdstack_molecule.service_checks import agent_service, unit_properties, wait_for_passing
 
 ADDR = "10.89.20.23"
 testinfra_hosts = ["consul3"]

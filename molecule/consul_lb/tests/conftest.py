@@ -2,20 +2,15 @@
 (the bad-input reruns and a reload among them); test_40 reads its outcome. The controller-side
 PKI of the TLS tests is made once per session."""
 
-import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import requests
 import testinfra
 
-# Helpers shared by the scenarios (playbook reruns) live in molecule/_shared/tests.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "_shared" / "tests"))
-
-from lb_lab import LB  # noqa: E402  pylint: disable=wrong-import-position
-from tls_lab import CA  # noqa: E402  pylint: disable=wrong-import-position
+from lb_lab import LB
+from tls_lab import CA
 
 KEY = "/v1/kv/consul-lb-test/blocking"
 WAIT_S = 70  # above nginx's 60 s default read timeout, which would cut such queries

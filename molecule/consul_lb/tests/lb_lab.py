@@ -4,7 +4,7 @@ and a snapshot of what a rejected run must not change."""
 from pathlib import Path
 
 import requests
-from playbook_run import converge, recap, run_playbook
+from sdstack_molecule.playbook_run import converge, recap, run_playbook
 
 HERE = Path(__file__).resolve().parent
 LB = "http://10.89.20.51"

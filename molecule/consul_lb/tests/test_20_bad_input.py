@@ -5,7 +5,7 @@ no restart), still serving."""
 import json
 
 import pytest
-from refusals import assert_doc_declares, assert_refused, case_id
+from sdstack_molecule.refusals import assert_doc_declares, assert_refused, case_id
 
 from lb_lab import SITE, get, nginx_state, run_lb
 

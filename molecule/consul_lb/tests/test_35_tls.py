@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from lb_lab import SITE, converge_lb, get, lb1_recap, nginx_state
-from polling import wait_for
+from sdstack_molecule.polling import wait_for
 
 HTTPS = "https://10.89.20.51"
 LEADERS = {"10.89.20.51:8300", "10.89.20.51:8310", "10.89.20.51:8320"}

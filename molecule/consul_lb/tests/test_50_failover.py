@@ -8,7 +8,7 @@ import time
 import pytest
 
 from lb_lab import HTTP_PORTS, NODES, get
-from polling import wait_for
+from sdstack_molecule.polling import wait_for
 
 
 def tried_servers(lb, path):

@@ -29,8 +29,8 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
-from playbook_run import converge
-from polling import wait_for
+from sdstack_molecule.playbook_run import converge
+from sdstack_molecule.polling import wait_for
 from testinfra.utils.ansible_runner import AnsibleRunner
 
 HERE = Path(__file__).resolve().parent

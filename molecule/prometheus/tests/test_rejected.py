@@ -2,8 +2,8 @@
 configuration, unit, links, release folders and the running process are left exactly as they were."""
 
 import pytest
-from playbook_run import run_playbook
-from refusals import assert_doc_declares, assert_refused, case_id
+from sdstack_molecule.playbook_run import run_playbook
+from sdstack_molecule.refusals import assert_doc_declares, assert_refused, case_id
 
 from prom import HOST, JOB, PLAYBOOK, on_host
 

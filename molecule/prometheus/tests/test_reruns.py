@@ -4,7 +4,7 @@ changed flag is a restart; the last run puts the scenario's own settings back.""
 import re
 
 import pytest
-from playbook_run import converge, recap
+from sdstack_molecule.playbook_run import converge, recap
 
 from prom import HOST, JOB, PLAYBOOK, loaded_config, main_pid, metric, on_host
 

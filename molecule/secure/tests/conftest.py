@@ -1,7 +1,6 @@
 """The secure scenario's shared facts: addresses, the controller's secrets, authenticated clients."""
 
 import os
-import sys
 from pathlib import Path
 
 import consul
@@ -9,9 +8,7 @@ import pytest
 import requests
 import testinfra
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "_shared" / "tests"))
-
-import playbook_run  # noqa: E402  pylint: disable=wrong-import-position
+from sdstack_molecule import playbook_run
 
 HOST = "secure1"
 ADDR = "10.89.20.71"

@@ -5,8 +5,8 @@ import time
 
 import pytest
 import requests
-from polling import wait_for
-from refusals import assert_module_refused
+from sdstack_molecule.polling import wait_for
+from sdstack_molecule.refusals import assert_module_refused
 
 from conftest import ADDR, CA, client, get, module_failure, run_module, token
 # unchanged is a fixture, used by name.

@@ -8,8 +8,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from conftest import HERE, SECRETS, client, get, token
-from playbook_run import converge, recap, run_playbook
-from polling import wait_for
+from sdstack_molecule.playbook_run import converge, recap, run_playbook
+from sdstack_molecule.polling import wait_for
 
 REPO = HERE.parents[2]
 

@@ -5,8 +5,8 @@ import pytest
 
 from conftest import HERE, HOST, SECRETS
 from test_40_secrets_kept_and_never_shown import fingerprint
-from playbook_run import run_playbook
-from refusals import assert_refused
+from sdstack_molecule.playbook_run import run_playbook
+from sdstack_molecule.refusals import assert_refused
 
 STATE = ("cd /etc/consul.d && find . -type f -exec sha256sum {} + | sort -k2;"
          " for n in node1 node2 node3; do systemctl show -p MainPID --value consul@$n; done")

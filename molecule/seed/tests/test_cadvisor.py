@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 import requests
-from refusals import assert_doc_declares, assert_refused, case_id
-from playbook_run import recap, run_playbook
-from service_checks import agent_service, unit_properties, wait_for_passing
+from sdstack_molecule.refusals import assert_doc_declares, assert_refused, case_id
+from sdstack_molecule.playbook_run import recap, run_playbook
+from sdstack_molecule.service_checks import agent_service, unit_properties, wait_for_passing
 
 ADDR = "10.89.20.31"
 VERSION = "0.38.7"

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import requests
 import testinfra
-from refusals import assert_refused
-from playbook_run import run_playbook
+from sdstack_molecule.refusals import assert_refused
+from sdstack_molecule.playbook_run import run_playbook
 
 ADDR = "10.89.20.31"
 HTTP_PORTS = (8500, 8510, 8520)

@@ -2,7 +2,7 @@
 seed's labels and a passing check, on the agent of its host."""
 
 import requests
-from service_checks import agent_service, unit_properties, wait_for_passing
+from sdstack_molecule.service_checks import agent_service, unit_properties, wait_for_passing
 
 ADDR = "10.89.20.31"
 

@@ -2,7 +2,7 @@
 cluster: one per host). python-consul2 is the independent client: it checks what the role
 built without going through the collection's own HTTP code.
 
-A scenario's test module imports these with `from consul_checks import *`.
+A scenario runs them by importing each test (and testinfra_hosts) by name from this module.
 """
 
 import os
@@ -14,7 +14,7 @@ import requests
 import testinfra
 from testinfra.utils.ansible_runner import AnsibleRunner
 
-from playbook_run import module_failure, run_module
+from sdstack_molecule.playbook_run import module_failure, run_module
 
 DEFAULT_PORTS = dict(http=8500, dns=8600, server=8300, serf_lan=8301, serf_wan=8302)
 RUNNER = AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"])

@@ -7,7 +7,7 @@ import re
 from datetime import datetime
 from pathlib import Path
 
-from playbook_run import failed_results, recap
+from sdstack_molecule.playbook_run import failed_results, recap
 
 # ansible-core's own header above argument_specs errors; each bad argument then has one line.
 ARGSPEC_HEADER = "Validation of arguments failed:\n"

@@ -3,7 +3,7 @@ scenario (one host; Prometheus asks nginx) and the cluster scenario (Prometheus 
 servers itself). Independent clients only: Prometheus's HTTP API through `requests`,
 Consul's through python-consul2. Expectations come from the scenario's inventory.
 
-A scenario's test module imports these with `from pipeline_checks import *`.
+A scenario runs them by importing each test (and testinfra_hosts) by name from this module.
 """
 
 import os
@@ -15,7 +15,7 @@ import requests
 import yaml
 from testinfra.utils.ansible_runner import AnsibleRunner
 
-from playbook_run import run_module
+from sdstack_molecule.playbook_run import run_module
 
 RUNNER = AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"])
 testinfra_hosts = RUNNER.get_hosts("prometheus")

@@ -2,8 +2,8 @@
 rerun tests need it: same inventory and collection path as Molecule's own runs, output captured,
 the PLAY RECAP parsed.
 
-A test module imports it (its scenario's conftest puts molecule/_shared/tests on sys.path):
-    from playbook_run import run_module, module_failure, converge, run_playbook, recap
+A test module imports what it uses:
+    from sdstack_molecule.playbook_run import run_module, module_failure, converge, run_playbook, recap
 Every module or playbook run whose result a test asserts goes through here: a failed run raises
 (ModuleFailed / PlaybookFailed, with the module's msg) unless the test asked for a failure.
 """

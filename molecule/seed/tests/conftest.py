@@ -1,5 +1,0 @@
-import sys
-from pathlib import Path
-
-# The checks shared by the Consul scenarios live in molecule/_shared/tests.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "_shared" / "tests"))
