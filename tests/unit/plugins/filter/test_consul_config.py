@@ -1,11 +1,11 @@
 """consul_agent_config / consul_agent_secrets: the lab's files unchanged, and every version's form."""
 
-import json
 import os
 
 import pytest
 import yaml
 from ansible.errors import AnsibleFilterError
+from ansible.plugins.filter.core import to_nice_json
 
 from ansible_collections.sdstack.consul.plugins.filter import consul_config as cfg
 from ansible_collections.sdstack.consul.plugins.filter import consul_topology as topo
@@ -70,8 +70,8 @@ def render(scenario, version):
 
 
 def nice_json(data):
-    """What Ansible's to_nice_json(indent=2) writes, plus the task's final newline."""
-    return json.dumps(data, indent=2, sort_keys=True, separators=(",", ": "), ensure_ascii=False) + "\n"
+    """What the task writes: Ansible's to_nice_json(indent=2) and a final newline."""
+    return to_nice_json(data, indent=2) + "\n"
 
 
 def _golden(scenario, node, name):
