@@ -79,11 +79,7 @@ def _golden(scenario, node, name):
         return f.read()
 
 
-@pytest.mark.parametrize("scenario,address,over", [
-    ("seed", "10.89.20.31", {}),
-    pytest.param("secure", "10.89.20.71", SECURE,
-                 marks=pytest.mark.skipif(not os.path.isdir(os.path.join(GOLDEN, "secure")), reason="no golden")),
-])
+@pytest.mark.parametrize("scenario,address,over", [("seed", "10.89.20.31", {}), ("secure", "10.89.20.71", SECURE)])
 def test_lab_consul_json_is_unchanged(scenario, address, over):
     cluster = seed_cluster(address)
     for inst in cluster:
@@ -91,8 +87,23 @@ def test_lab_consul_json_is_unchanged(scenario, address, over):
         assert nice_json(got) == _golden(scenario, inst["name"], "consul.json")
 
 
+@pytest.mark.skipif(not os.path.isdir(os.path.join(GOLDEN, "cluster")), reason="no golden files of the cluster scenario")
+def test_lab_cluster_consul_json_is_unchanged():
+    names = ["consul1", "consul2", "consul3"]
+    hv = {h: _yaml("molecule", "cluster", "inventory", "host_vars", h + ".yml") for h in names}
+    cluster = topo.consul_instances(hv, names, DEFAULTS["consul_data_root"], DEFAULTS["consul_ports"])
+    for inst in cluster:
+        got = cfg.consul_agent_config(inst, cluster, "1.8.7", settings())
+        assert nice_json(got) == _golden("cluster", inst["name"], "consul.json")
+
+
 def test_seed_secrets_json_is_empty():
     assert nice_json(cfg.consul_agent_secrets("", "", "1.8.7")) == _golden("seed", "node1", "secrets.json")
+
+
+def test_secure_secrets_json_is_unchanged():
+    got = cfg.consul_agent_secrets("GOSSIP-KEY-PLACEHOLDER\n", "AGENT-TOKEN-PLACEHOLDER\n", "1.8.7")
+    assert nice_json(got) == _golden("secure", "node1", "secrets.json")
 
 
 def test_secure_secrets_carry_gossip_key_and_agent_token():
