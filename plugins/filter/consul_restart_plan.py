@@ -43,9 +43,9 @@ def consul_restart_plan(local, mode, version, members, started=None, unit=None, 
     everything = mode == "all" or any(isinstance(r, dict) and r.get("changed") for r in (unit, tls))
     wanted = set(names) if everything else set().union(*(_changed_names(r) for r in configs))
     running_ok = _running_versions(version)
-    wanted |= {m["name"] for m in members
-               if isinstance(m, dict) and m.get("name") in names and m.get("version")
-               and m["version"] not in running_ok}
+    # Members of other hosts fall out below: only this host's instances are returned.
+    wanted |= {m.get("name") for m in members
+               if isinstance(m, dict) and m.get("version") and m["version"] not in running_ok}
     wanted -= _changed_names(started)
     return [inst for inst in local if inst["name"] in wanted]
 

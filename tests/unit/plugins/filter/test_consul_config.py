@@ -224,3 +224,11 @@ def test_grpc_tls_before_1_14_is_refused():
     with pytest.raises(AnsibleFilterError) as e:
         cfg.consul_agent_config(inst, cluster, "1.12.9", settings())
     assert str(e.value) == "ports.grpc_tls of node1: 8503 needs Consul 1.14 or later (consul_version is 1.12.9)"
+
+
+@pytest.mark.parametrize("pname", ["grpc", "grpc_tls"])
+def test_grpc_ports_are_in_the_collision_check(pname):
+    instances = [dict(i, ports=dict(i["ports"], **{pname: 8503})) for i in SEED_INSTANCES[:2]]
+    with pytest.raises(AnsibleFilterError) as e:
+        topo.consul_instances({"seed": {"consul_advertise_address": "10.0.0.1", "consul_instances": instances}}, ["seed"])
+    assert str(e.value) == "port 8503 on 10.0.0.1 is used by both node1 (%s) and node2 (%s)" % (pname, pname)

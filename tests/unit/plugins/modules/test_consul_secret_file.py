@@ -33,6 +33,13 @@ def test_an_existing_file_is_never_replaced(tmp_path, run_module):
     assert path.read_text() == "kept\n"
 
 
+def test_check_mode_leaves_an_existing_file_unchanged(tmp_path, run_module):
+    path = tmp_path / "gossip.key"
+    path.write_text("kept\n")
+    got = run_module(consul_secret_file, None, path=str(path), kind="gossip", _ansible_check_mode=True)
+    assert got["changed"] is False and path.read_text() == "kept\n"
+
+
 def test_check_mode_reports_without_writing(tmp_path, run_module):
     path = tmp_path / "gossip.key"
     got = run_module(consul_secret_file, None, path=str(path), kind="gossip", _ansible_check_mode=True)
