@@ -14,6 +14,7 @@ import re
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
+from ansible_collections.sdstack.consul.plugins.filter.consul_topology import consul_retry_join
 
 # The oldest release whose configuration keys this model writes.
 OLDEST = (1, 8)
@@ -164,7 +165,7 @@ def consul_agent_config(instance, cluster, version, settings):
         "advertise_addr": instance["address"],
         "client_addr": settings["client_address"] or "127.0.0.1 " + instance["address"],
         "ports": ports,
-        "retry_join": ["%s:%d" % (i["address"], i["ports"]["serf_lan"]) for i in cluster],
+        "retry_join": consul_retry_join(cluster),
         "performance": {"raft_multiplier": _int(settings["raft_multiplier"], "consul_raft_multiplier")},
         "leave_on_terminate": False,
         "skip_leave_on_interrupt": True,
