@@ -27,8 +27,10 @@ options:
     required: true
 attributes:
   check_mode:
+    description: Reports whether the file would be created, without writing it.
     support: full
   diff_mode:
+    description: No diff; the secret is never shown.
     support: none
 """
 

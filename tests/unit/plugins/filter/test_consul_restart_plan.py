@@ -22,8 +22,9 @@ def member(name, version):
     return {"name": name, "version": version, "status": "alive"}
 
 
-def plan(mode="changed", version="1.8.7", members=(), started=None, unit=UNCHANGED, tls=UNCHANGED, configs=()):
-    got = consul_restart_plan(LOCAL, mode, version, list(members), started=started or loop(), unit=unit, tls=tls,
+def plan(mode="changed", version="1.8.7", members=(), started=None, unit=None, tls=None, configs=()):
+    got = consul_restart_plan(LOCAL, mode, version, list(members), started=started or loop(), unit=unit or UNCHANGED,
+                              tls=tls or UNCHANGED,
                               configs=list(configs) or [loop(), loop(), loop()])
     return [i["name"] for i in got]
 

@@ -20,8 +20,8 @@ def refusal(instance):
 
 
 def test_an_instance_without_ports_listens_where_consul_does_by_default():
-    assert instances({"name": "a"})[0]["ports"] == dict(http=8500, dns=8600, server=8300, serf_lan=8301, serf_wan=8302,
-                                                           grpc=-1, grpc_tls=-1)
+    expected = dict(http=8500, dns=8600, server=8300, serf_lan=8301, serf_wan=8302, grpc=-1, grpc_tls=-1)
+    assert instances({"name": "a"})[0]["ports"] == expected
 
 
 def test_every_documented_instance_key_is_accepted_and_passed_on():
