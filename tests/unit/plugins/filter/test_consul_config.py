@@ -87,7 +87,6 @@ def test_lab_consul_json_is_unchanged(scenario, address, over):
         assert nice_json(got) == _golden(scenario, inst["name"], "consul.json")
 
 
-@pytest.mark.skipif(not os.path.isdir(os.path.join(GOLDEN, "cluster")), reason="no golden files of the cluster scenario")
 def test_lab_cluster_consul_json_is_unchanged():
     names = ["consul1", "consul2", "consul3"]
     hv = {h: _yaml("molecule", "cluster", "inventory", "host_vars", h + ".yml") for h in names}
