@@ -32,6 +32,7 @@ BASE_PORTS = ("http", "dns", "server", "serf_lan", "serf_wan")
 SETTINGS = {
     "datacenter", "log_level", "ui", "client_address", "raft_multiplier", "autopilot", "extra_config",
     "tls", "tls_dir", "tls_verify_incoming_https", "acl", "acl_default_policy", "acl_down_policy",
+    "gossip_encryption",
 }
 ACL_DEFAULT_POLICIES = ("allow", "deny")
 ACL_DOWN_POLICIES = ("allow", "deny", "extend-cache", "async-cache")
@@ -196,9 +197,27 @@ def consul_agent_secrets(gossip_key, agent_token, version):
     return out
 
 
+def consul_security(settings):
+    """Which parts of the secure profile are on, and how the role reaches its own HTTP APIs.
+
+    secure: any of gossip encryption, TLS, ACLs (the controller then keeps secrets);
+    scheme and ca_path: each instance's API port speaks HTTPS only once TLS is on, verified
+    against the cluster's CA.
+    """
+    settings = _settings(settings)
+    tls = _flag(settings["tls"], "consul_tls")
+    secure = tls or any(_flag(settings[name], "consul_" + name) for name in ("gossip_encryption", "acl"))
+    return {
+        "secure": secure,
+        "scheme": "https" if tls else "http",
+        "ca_path": str(settings["tls_dir"]).rstrip("/") + "/ca.pem" if tls else "",
+    }
+
+
 class FilterModule:
     def filters(self):
         return {
             "consul_agent_config": consul_agent_config,
             "consul_agent_secrets": consul_agent_secrets,
+            "consul_security": consul_security,
         }

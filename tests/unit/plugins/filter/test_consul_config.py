@@ -33,7 +33,7 @@ def settings(**over):
         autopilot=d["consul_autopilot"], extra_config=d["consul_extra_config"], tls=d["consul_tls"],
         tls_dir=d["consul_config_root"] + "/tls", tls_verify_incoming_https=d["consul_tls_verify_incoming_https"],
         acl=d["consul_acl"], acl_default_policy=d["consul_acl_default_policy"],
-        acl_down_policy=d["consul_acl_down_policy"],
+        acl_down_policy=d["consul_acl_down_policy"], gossip_encryption=d["consul_gossip_encryption"],
     )
 
 
@@ -231,3 +231,18 @@ def test_grpc_ports_are_in_the_collision_check(pname):
     with pytest.raises(AnsibleFilterError) as e:
         topo.consul_instances({"seed": {"consul_advertise_address": "10.0.0.1", "consul_instances": instances}}, ["seed"])
     assert str(e.value) == "port 8503 on 10.0.0.1 is used by both node1 (%s) and node2 (%s)" % (pname, pname)
+
+
+@pytest.mark.parametrize("over,expected", [
+    ({}, {"secure": False, "scheme": "http", "ca_path": ""}),
+    ({"consul_gossip_encryption": "yes"}, {"secure": True, "scheme": "http", "ca_path": ""}),
+    ({"consul_acl": True}, {"secure": True, "scheme": "http", "ca_path": ""}),
+    ({"consul_tls": True}, {"secure": True, "scheme": "https", "ca_path": "/etc/consul.d/tls/ca.pem"}),
+])
+def test_security_view(over, expected):
+    assert cfg.consul_security(settings(**over)) == expected
+
+
+def test_security_view_refuses_a_non_boolean():
+    with pytest.raises(AnsibleFilterError, match="^consul_gossip_encryption: 'sometimes' is not a boolean$"):
+        cfg.consul_security(settings(consul_gossip_encryption="sometimes"))

@@ -116,3 +116,13 @@ def test_the_restart_task_hands_the_plan_its_registered_results():
                   _consul_config_files=loop("node1"), _consul_secrets_files=loop(), _consul_dropins=loop("node3"),
                   _consul_state={"members": [{"name": "node2", "version": "1.8.6"}]})
     assert [i["name"] for i in got] == ["node2", "node3"]
+
+
+@pytest.mark.parametrize("over,expected", [
+    ({}, [False, "http", ""]),
+    (dict(consul_tls=True), [True, "https", "/etc/consul.d/tls/ca.pem"]),
+    (dict(consul_gossip_encryption=True), [True, "http", ""]),
+])
+def test_the_roles_security_view(over, expected):
+    t = templar("10.89.20.31", **over)
+    assert _render(t, "{{ [_consul_secure, _consul_scheme, _consul_ca_path] }}") == expected
