@@ -12,26 +12,16 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.utils.display import Display
-from ansible_collections.sdstack.consul.plugins.module_utils.addresses import is_address, is_ip
+from ansible_collections.sdstack.consul.plugins.filter.host_address import host_address, host_value
+from ansible_collections.sdstack.consul.plugins.module_utils.addresses import is_ip
 
-PORT_NAMES = ("http", "dns", "server", "serf_lan", "serf_wan")
-DEFAULT_PORTS = dict(http=8500, dns=8600, server=8300, serf_lan=8301, serf_wan=8302)
+# grpc and grpc_tls are off (-1) unless set: from Consul 1.14 the agent would bind 8503 by
+# itself, and instances sharing a host would collide on it.
+PORT_NAMES = ("http", "dns", "server", "serf_lan", "serf_wan", "grpc", "grpc_tls")
+DEFAULT_PORTS = dict(http=8500, dns=8600, server=8300, serf_lan=8301, serf_wan=8302, grpc=-1, grpc_tls=-1)
 INSTANCE_KEYS = {"name", "ports", "data_dir", "log_level", "ui", "extra_config"}
 
 display = Display()
-
-
-def _host_value(hv, key, default=None):
-    try:
-        value = hv[key]
-    except (KeyError, TypeError):
-        return default
-    # Undefined lazy values surface as objects that raise on use: treat them as unset.
-    try:
-        to_text(value)
-    except Exception:  # pylint: disable=broad-except
-        return default
-    return value
 
 
 def _port(value, where):
@@ -44,39 +34,13 @@ def _port(value, where):
     return port
 
 
-def _address(hv, host):
-    """The address a host's instances bind to, advertise and are reached at, checked.
-
-    consul_advertise_address goes into bind_addr, which Consul accepts only as an IP (and then
-    fails with a misleading "bind_addr cannot be empty"); every other host's retry_join carries
-    it too, so a bad one must stop the run before any host's configuration changes. The
-    fallbacks (ansible_host, the host name) may be host names: the load balancer can reach
-    servers it does not manage by name.
-    """
-    explicit = _host_value(hv, "consul_advertise_address")
-    if explicit not in (None, ""):
-        value = str(to_text(explicit))
-        if not is_ip(value):
-            raise AnsibleFilterError("consul_advertise_address of %s: %r is not an IP address" % (host, value))
-        return value
-    source = "ansible_host"
-    value = _host_value(hv, "ansible_host")
-    if value in (None, ""):
-        source, value = "inventory host name", host
-    value = str(to_text(value))
-    if not is_address(value):
-        raise AnsibleFilterError("address of %s: %r (from %s) is neither an IP address nor a host name"
-                                 % (host, value, source))
-    return value
-
-
 def _check_client_address(hv, host):
     """consul_client_address: space-separated IPs (a go-sockaddr template is left to Consul).
 
     Consul's own complaint comes only at `consul validate`, on several lines; this one names
     the host and the value before anything is installed.
     """
-    value = _host_value(hv, "consul_client_address")
+    value = host_value(hv, "consul_client_address")
     if not value or not isinstance(value, str) or "{{" in value:
         return
     for part in str(value).split():
@@ -88,16 +52,16 @@ def _check_client_address(hv, host):
 def consul_instances(hostvars, hosts, data_root="/opt/consul", default_ports=None):
     """All server instances of ``hosts``, normalised, validated, in inventory order.
 
-    Each: host, name, address, ports (all five), data_dir, log_level, ui, extra_config.
+    Each: host, name, address, ports (all of PORT_NAMES), data_dir, log_level, ui, extra_config.
     A host without ``consul_instances`` runs one instance named after its short host name.
     """
     base_ports = dict(DEFAULT_PORTS, **(default_ports or {}))
     out = []
     for host in hosts:
         hv = hostvars[host]
-        address = _address(hv, host)
+        address = host_address(hostvars, host)
         _check_client_address(hv, host)
-        declared = _host_value(hv, "consul_instances") or [{"name": host.split(".")[0]}]
+        declared = host_value(hv, "consul_instances") or [{"name": host.split(".")[0]}]
         if not isinstance(declared, list):
             raise AnsibleFilterError("consul_instances of %s must be a list of instances" % host)
         for i, inst in enumerate(declared):

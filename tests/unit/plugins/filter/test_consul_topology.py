@@ -22,7 +22,7 @@ def test_seed_topology_one_host_three_instances():
     got = topo.consul_instances(seed_host(), ["seed"])
     assert [i["name"] for i in got] == ["node1", "node2", "node3"]
     assert {i["address"] for i in got} == {"172.30.12.100"}
-    assert got[1]["ports"] == SEED[1]["ports"]
+    assert got[1]["ports"] == dict(SEED[1]["ports"], grpc=-1, grpc_tls=-1)
     assert got[2]["data_dir"] == "/opt/consul/node3"
     assert topo.consul_retry_join(got) == ["172.30.12.100:8301", "172.30.12.100:8311", "172.30.12.100:8321"]
     assert topo.consul_http_urls(got) == ["http://172.30.12.100:8500", "http://172.30.12.100:8510",

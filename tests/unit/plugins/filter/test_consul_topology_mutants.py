@@ -20,7 +20,8 @@ def refusal(instance):
 
 
 def test_an_instance_without_ports_listens_where_consul_does_by_default():
-    assert instances({"name": "a"})[0]["ports"] == dict(http=8500, dns=8600, server=8300, serf_lan=8301, serf_wan=8302)
+    expected = dict(http=8500, dns=8600, server=8300, serf_lan=8301, serf_wan=8302, grpc=-1, grpc_tls=-1)
+    assert instances({"name": "a"})[0]["ports"] == expected
 
 
 def test_every_documented_instance_key_is_accepted_and_passed_on():
@@ -75,7 +76,7 @@ def test_a_disabled_port_does_not_stop_the_collision_check_of_the_next_ones():
     ([{"name": "a", "b": 1, "c": 2}], "consul_instances[0] of h: unknown key(s) b, c (known: data_dir, extra_config, "
                                       "log_level, name, ports, ui)"),
     ([{"name": "a", "ports": {"x": 1, "y": 2}}], "consul_instances[0] of h (a): unknown port name(s) x, y (known: http, "
-                                                 "dns, server, serf_lan, serf_wan)"),
+                                                 "dns, server, serf_lan, serf_wan, grpc, grpc_tls)"),
     ([{"name": "a"}, {"name": "a", "ports": {"http": 1, "dns": 2, "server": 3, "serf_lan": 4, "serf_wan": 5}}],
      "node name a is used twice (on h and h): node names must be unique"),
 ], ids=["not-a-list", "nameless", "unknown-keys", "unknown-ports", "name-twice"])

@@ -1,0 +1,223 @@
+# Copyright: sdstack.consul contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The agent configuration of one Consul server instance, in the form its Consul version reads.
+
+consul.json holds everything but secrets; secrets.json holds the gossip key and the agent token
+so that they never show in output or diffs. Key names differ between releases (the TLS stanza
+of 1.12, ui_config of 1.9, the gRPC TLS port of 1.14): the target version picks them here,
+once, and the rendering tests check every emitted key against that version's key set.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ansible.errors import AnsibleFilterError
+from ansible.module_utils.parsing.convert_bool import boolean
+from ansible_collections.sdstack.consul.plugins.filter.consul_topology import consul_retry_join
+
+# The oldest release whose configuration keys this model writes.
+OLDEST = (1, 8)
+# Releases from 1.14 bind the gRPC TLS port (8503) unless it is set to -1; before 1.14 there is
+# no such key and the plain gRPC port is off by default.
+GRPC_TLS_SINCE = (1, 14)
+# The `tls { defaults, internal_rpc, https }` stanza replaced the top-level TLS keys.
+TLS_STANZA_SINCE = (1, 12)
+# `ui` became `ui_config.enabled`; 1.8 rejects `ui_config`.
+UI_CONFIG_SINCE = (1, 9)
+
+GRPC_PORTS = ("grpc", "grpc_tls")
+BASE_PORTS = ("http", "dns", "server", "serf_lan", "serf_wan")
+
+SETTINGS = {
+    "datacenter", "log_level", "ui", "client_address", "raft_multiplier", "autopilot", "extra_config",
+    "tls", "tls_dir", "tls_verify_incoming_https", "acl", "acl_default_policy", "acl_down_policy",
+    "gossip_encryption",
+}
+ACL_DEFAULT_POLICIES = ("allow", "deny")
+ACL_DOWN_POLICIES = ("allow", "deny", "extend-cache", "async-cache")
+
+# 1.2.3, with an optional pre-release tag (1.9.0-rc1, 1.9.0rc1) or build metadata (+ent).
+_VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)(?:-?[0-9A-Za-z.]+)?(?:\+[0-9A-Za-z.]+)?$")
+
+
+def consul_version_tuple(version):
+    """(major, minor, patch) of a Consul release string, or a one-line error naming it."""
+    match = _VERSION.match(str(version).strip()) if isinstance(version, str) else None
+    if not match:
+        raise AnsibleFilterError("consul_version: %r is not a Consul release (like 1.21.2)" % (version,))
+    parsed = tuple(int(part) for part in match.groups())
+    if parsed[:2] < OLDEST:
+        raise AnsibleFilterError("consul_version: %s is older than %d.%d, the oldest release this role configures"
+                                 % (version, OLDEST[0], OLDEST[1]))
+    return parsed
+
+
+def _flag(value, name):
+    """Ansible's `bool` reading: extra vars (-e k=v) arrive as strings."""
+    if value is None:
+        return False
+    try:
+        return boolean(value, strict=True)
+    except TypeError:
+        raise AnsibleFilterError("%s: %r is not a boolean" % (name, value)) from None
+
+
+def _int(value, name):
+    if isinstance(value, bool):
+        raise AnsibleFilterError("%s: %r is not a whole number" % (name, value))
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise AnsibleFilterError("%s: %r is not a whole number" % (name, value)) from None
+
+
+def _merge(base, extra):
+    """Recursive merge as Ansible's combine(recursive=true): dicts merge, anything else replaces."""
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _settings(settings):
+    if not isinstance(settings, dict):
+        raise AnsibleFilterError("consul settings: expected a mapping, got %r" % (settings,))
+    missing = sorted(SETTINGS - set(settings))
+    if missing:
+        raise AnsibleFilterError("consul settings: missing %s" % ", ".join(missing))
+    unknown = sorted(set(settings) - SETTINGS)
+    if unknown:
+        raise AnsibleFilterError("consul settings: unknown %s" % ", ".join(unknown))
+    for name in ("extra_config", "autopilot"):
+        if not isinstance(settings[name] or {}, dict):
+            raise AnsibleFilterError("consul_%s: %r is not a mapping" % (name, settings[name]))
+    return settings
+
+
+def consul_ports(instance, version):
+    """The `ports` block: the five base ports, and the gRPC ports where the version has them.
+
+    A gRPC port is written when the operator enabled it or when the version would otherwise
+    bind it by itself (several instances on one host would collide on 8503).
+    """
+    ver = consul_version_tuple(version)
+    ports = instance["ports"]
+    out = {name: ports[name] for name in BASE_PORTS}
+    for name in GRPC_PORTS:
+        value = ports.get(name, -1)
+        if name == "grpc_tls" and ver[:2] < GRPC_TLS_SINCE:
+            if value != -1:
+                raise AnsibleFilterError("ports.grpc_tls of %s: %r needs Consul %d.%d or later (consul_version is %s)"
+                                         % (instance["name"], value, GRPC_TLS_SINCE[0], GRPC_TLS_SINCE[1], version))
+            continue
+        if value != -1 or ver[:2] >= GRPC_TLS_SINCE:
+            out[name] = value
+    return out
+
+
+def _tls(settings, ver):
+    tls_dir = str(settings["tls_dir"]).rstrip("/")
+    files = {"ca_file": tls_dir + "/ca.pem", "cert_file": tls_dir + "/server.pem",
+             "key_file": tls_dir + "/server-key.pem"}
+    verify_https = _flag(settings["tls_verify_incoming_https"], "consul_tls_verify_incoming_https")
+    if ver[:2] < TLS_STANZA_SINCE:
+        return dict(files, verify_incoming_rpc=True, verify_incoming_https=verify_https, verify_outgoing=True,
+                    verify_server_hostname=True, tls_min_version="tls12")
+    return {"tls": {
+        "defaults": dict(files, verify_outgoing=True, tls_min_version="TLSv1_2"),
+        "internal_rpc": {"verify_incoming": True, "verify_server_hostname": True},
+        "https": {"verify_incoming": verify_https},
+    }}
+
+
+def _acl(settings):
+    default_policy = settings["acl_default_policy"]
+    down_policy = settings["acl_down_policy"]
+    if default_policy not in ACL_DEFAULT_POLICIES:
+        raise AnsibleFilterError("consul_acl_default_policy: %r is not one of %s"
+                                 % (default_policy, ", ".join(ACL_DEFAULT_POLICIES)))
+    if down_policy not in ACL_DOWN_POLICIES:
+        raise AnsibleFilterError("consul_acl_down_policy: %r is not one of %s"
+                                 % (down_policy, ", ".join(ACL_DOWN_POLICIES)))
+    return {"acl": {"enabled": True, "default_policy": default_policy, "down_policy": down_policy}}
+
+
+def consul_agent_config(instance, cluster, version, settings):
+    """consul.json of ``instance`` (one entry of consul_instances) for Consul ``version``."""
+    ver = consul_version_tuple(version)
+    settings = _settings(settings)
+    tls = _flag(settings["tls"], "consul_tls")
+    ui_flag = _flag(instance["ui"] if instance.get("ui") is not None else settings["ui"], "consul_ui")
+    ports = consul_ports(instance, version)
+    if tls:
+        ports = dict(ports, http=-1, https=instance["ports"]["http"])
+    config = {
+        "datacenter": settings["datacenter"],
+        "node_name": instance["name"],
+        "server": True,
+        "bootstrap_expect": len(cluster),
+        "data_dir": instance["data_dir"],
+        "log_level": instance.get("log_level") or settings["log_level"],
+        "bind_addr": instance["address"],
+        "advertise_addr": instance["address"],
+        "client_addr": settings["client_address"] or "127.0.0.1 " + instance["address"],
+        "ports": ports,
+        "retry_join": consul_retry_join(cluster),
+        "performance": {"raft_multiplier": _int(settings["raft_multiplier"], "consul_raft_multiplier")},
+        "leave_on_terminate": False,
+        "skip_leave_on_interrupt": True,
+        "autopilot": settings["autopilot"] or {},
+        "disable_update_check": True,
+        "disable_anonymous_signature": True,
+    }
+    if ver[:2] < UI_CONFIG_SINCE:
+        config["ui"] = ui_flag
+    else:
+        config["ui_config"] = {"enabled": ui_flag}
+    if tls:
+        config = _merge(config, _tls(settings, ver))
+    if _flag(settings["acl"], "consul_acl"):
+        config = _merge(config, _acl(settings))
+    config = _merge(config, settings["extra_config"] or {})
+    return _merge(config, instance.get("extra_config") or {})
+
+
+def consul_agent_secrets(gossip_key, agent_token, version):
+    """secrets.json: the gossip key and the servers' agent token, each only when in use."""
+    consul_version_tuple(version)
+    out = {}
+    if gossip_key:
+        out["encrypt"] = str(gossip_key).strip()
+    if agent_token:
+        out["acl"] = {"tokens": {"agent": str(agent_token).strip()}}
+    return out
+
+
+def consul_security(settings):
+    """Which parts of the secure profile are on, and how the role reaches its own HTTP APIs.
+
+    secure: any of gossip encryption, TLS, ACLs (the controller then keeps secrets);
+    scheme and ca_path: each instance's API port speaks HTTPS only once TLS is on, verified
+    against the cluster's CA.
+    """
+    settings = _settings(settings)
+    tls = _flag(settings["tls"], "consul_tls")
+    secure = tls or any(_flag(settings[name], "consul_" + name) for name in ("gossip_encryption", "acl"))
+    return {
+        "secure": secure,
+        "scheme": "https" if tls else "http",
+        "ca_path": str(settings["tls_dir"]).rstrip("/") + "/ca.pem" if tls else "",
+    }
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "consul_agent_config": consul_agent_config,
+            "consul_agent_secrets": consul_agent_secrets,
+            "consul_security": consul_security,
+        }

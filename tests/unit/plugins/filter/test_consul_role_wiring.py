@@ -1,0 +1,128 @@
+"""The consul role's own expressions, templated by Ansible, hand the models what they expect.
+
+The role's defaults, vars/main.yml and the tasks' expressions are read from the files and
+templated as a play would, so a renamed variable or a settings key the model does not know
+fails here rather than in the lab.
+"""
+
+import os
+import sys
+
+import pytest
+import yaml
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import Templar, trust_as_template
+from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
+
+ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..")
+GOLDEN = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "consul_golden")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def collection_loader():
+    """Let Ansible resolve sdstack.consul.* plugins from this checkout.
+
+    Other tests import the collection as a plain package; Ansible's loader needs its own
+    module objects, so theirs are set aside meanwhile and put back afterwards.
+    """
+    saved = {k: sys.modules.pop(k) for k in list(sys.modules)
+             if k == "ansible_collections" or k.startswith("ansible_collections.")}
+    finder = _AnsibleCollectionFinder(paths=[os.path.abspath(os.path.join(ROOT, ".lab", "collections"))])
+    finder._install()  # pylint: disable=protected-access
+    yield
+    finder._remove()  # pylint: disable=protected-access
+    for k in [k for k in sys.modules if k == "ansible_collections" or k.startswith("ansible_collections.")]:
+        del sys.modules[k]
+    sys.modules.update(saved)
+
+
+def _yaml(*parts):
+    with open(os.path.join(ROOT, *parts), encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+def _trust(value):
+    """Role files are trusted templates, as Ansible treats them."""
+    if isinstance(value, str):
+        return trust_as_template(value)
+    if isinstance(value, dict):
+        return {k: _trust(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_trust(v) for v in value]
+    return value
+
+
+def _task(tasks_file, name):
+    def walk(tasks):
+        for task in tasks:
+            if task.get("name") == name:
+                return task
+            found = walk(task.get("block") or [])
+            if found:
+                return found
+        return None
+    return walk(_yaml("roles", "consul", "tasks", tasks_file))
+
+
+def templar(address, secrets_dir="", **over):
+    variables = dict(_yaml("roles", "consul", "defaults", "main.yml"))
+    variables.update(_trust(_yaml("roles", "consul", "vars", "main.yml")))
+    instances = _yaml("inventories", "seed", "group_vars", "consul_servers.yml")["consul_instances"]
+    variables.update(hostvars={"seed": {"consul_advertise_address": address, "consul_instances": instances}},
+                     groups={"consul_servers": ["seed"]}, inventory_hostname="seed", consul_version="1.8.7",
+                     consul_secrets_dir=secrets_dir, **over)
+    return Templar(loader=DataLoader(), variables=variables)
+
+
+def _render(templar_, expr, **extra):
+    templar_.available_variables = dict(templar_.available_variables, **extra)
+    return templar_.template(trust_as_template(expr))
+
+
+def _golden(scenario, node, name):
+    with open(os.path.join(GOLDEN, scenario, node, name), encoding="utf-8") as f:
+        return f.read()
+
+
+@pytest.mark.parametrize("scenario,address,over", [
+    ("seed", "10.89.20.31", {}),
+    ("secure", "10.89.20.71", dict(consul_tls=True, consul_acl=True, consul_gossip_encryption=True)),
+])
+def test_the_roles_expressions_write_the_lab_files(tmp_path, scenario, address, over):
+    (tmp_path / "acl").mkdir()
+    (tmp_path / "gossip.key").write_text("GOSSIP-KEY-PLACEHOLDER\n")
+    (tmp_path / "acl" / "agent.token").write_text("AGENT-TOKEN-PLACEHOLDER\n")
+    t = templar(address, str(tmp_path), **over)
+    config_task = _task("configure.yml", "Write each validated configuration")
+    secrets_task = _task("configure.yml", "Write each instance's secrets")
+    for item in _render(t, "{{ _consul_local }}"):
+        got = _render(t, config_task["ansible.builtin.copy"]["content"], item=item)
+        assert got == _golden(scenario, item["name"], "consul.json")
+        secret_vars = {k: _render(t, v) for k, v in secrets_task["vars"].items()}
+        got = _render(t, secrets_task["ansible.builtin.copy"]["content"], item=item, **secret_vars)
+        assert got == _golden(scenario, item["name"], "secrets.json")
+
+
+def test_the_restart_task_hands_the_plan_its_registered_results():
+    t = templar("10.89.20.31")
+    local = _render(t, "{{ _consul_local }}")
+
+    def loop(*changed):
+        return {"changed": bool(changed), "results": [{"changed": i["name"] in changed, "item": i} for i in local]}
+
+    task = _task("service.yml", "Work out which running instances need a restart")
+    got = _render(t, task["ansible.builtin.set_fact"]["_consul_restart_items"],
+                  _consul_started=loop("node1"), _consul_unit={"changed": False}, _consul_tls_files={"skipped": True},
+                  _consul_config_files=loop("node1"), _consul_secrets_files=loop(), _consul_dropins=loop("node3"),
+                  _consul_state={"members": [{"name": "node2", "version": "1.8.6"}]})
+    assert [i["name"] for i in got] == ["node2", "node3"]
+
+
+@pytest.mark.parametrize("over,expected", [
+    ({}, [False, "http", ""]),
+    (dict(consul_tls=True), [True, "https", "/etc/consul.d/tls/ca.pem"]),
+    (dict(consul_gossip_encryption=True), [True, "http", ""]),
+])
+def test_the_roles_security_view(over, expected):
+    t = templar("10.89.20.31", **over)
+    assert _render(t, "{{ [_consul_secure, _consul_scheme, _consul_ca_path] }}") == expected
