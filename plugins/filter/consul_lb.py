@@ -226,7 +226,9 @@ def consul_lb_site(settings, hostvars=None, hosts=None):
         "keepalive": keepalive,
         "default_server": _bool(settings, "consul_lb_default_server"),
         "listen": "%s%d" % (host, listen_port),
-        "listen_ports": [listen_port] + ([tls_port] if tls else []),
+        # What the site listens on, for the host's port check (host_ports filter).
+        "listeners": [{"port": listen_port, "address": address, "user": "nginx (consul_lb_listen_port)"}]
+        + ([{"port": tls_port, "address": address, "user": "nginx (consul_lb_tls_port)"}] if tls else []),
         "tls_listen": "%s%d" % (host, tls_port) if tls else None,
         # Plain HTTP only points clients at HTTPS; the port is left out when it is HTTPS's own.
         "redirect_to": ("https://$host%s$request_uri" % ("" if tls_port == HTTPS_PORT else ":%d" % tls_port)

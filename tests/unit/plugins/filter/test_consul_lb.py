@@ -56,7 +56,7 @@ def test_seed_renders_the_golden_site():
 def test_seed_model():
     site = seed_site()
     assert site["upstreams"] == ["10.89.20.31:8500", "10.89.20.31:8510", "10.89.20.31:8520"]
-    assert site["listen"] == "80" and site["listen_ports"] == [80] and site["tls_listen"] is None
+    assert site["listen"] == "80" and [x["port"] for x in site["listeners"]] == [80] and site["tls_listen"] is None
     assert site["redirect_to"] is None and site["file_sources"] == [] and site["headers"] == []
     assert site["next_upstream"] == "error timeout invalid_header http_502 http_504"
 
@@ -86,7 +86,8 @@ def test_disabled_http_ports_are_skipped():
 def test_listen_address_and_tls_redirect():
     site = seed_site(listen_address="fd00::1", tls=True, tls_cert_src="c.pem", tls_key_src="k.pem", tls_port=8443)
     assert site["listen"] == "[fd00::1]:80" and site["tls_listen"] == "[fd00::1]:8443"
-    assert site["listen_ports"] == [80, 8443]
+    assert site["listeners"] == [{"port": 80, "address": "fd00::1", "user": "nginx (consul_lb_listen_port)"},
+                                 {"port": 8443, "address": "fd00::1", "user": "nginx (consul_lb_tls_port)"}]
     assert site["redirect_to"] == "https://$host:8443$request_uri"
     assert seed_site(tls=True, tls_cert_src="c", tls_key_src="k")["redirect_to"] == "https://$host$request_uri"
     assert seed_site(listen_address="10.0.0.5")["listen"] == "10.0.0.5:80"
