@@ -53,6 +53,20 @@ def test_seed_renders_the_golden_site():
     assert render(site) == (GOLDEN / "seed" / "consul_lb.conf").read_text()
 
 
+def test_secure_renders_the_golden_site():
+    # molecule/secure: group_vars/all/secure.yml, and site.yml's certificate from the cluster's CA.
+    # The checksums are the lab run's files' (their names in the golden site).
+    hostvars = {"secure1": dict(SEED_INSTANCES, consul_advertise_address="10.89.20.71")}
+    site = consul_lb_site(settings(upstream_scheme="https", upstream_ca_src="/secrets/tls/ca.pem",
+                                   upstream_tls_server_name="server.dc1.consul", tls=True,
+                                   tls_cert_src="/secrets/tls/certs/lb-secure1.pem",
+                                   tls_key_src="/secrets/tls/certs/lb-secure1-key.pem"), hostvars, ["secure1"])
+    checksums = {"front-cert": "fca41c0f85a2dde1" + "0" * 48, "front-key": "94b49e1d1aed7e21" + "0" * 48,
+                 "upstream-ca": "9a10d2fd61e9bdf8" + "0" * 48}
+    site = consul_lb_site_files(site, stats(site, checksums), FILES_DIR)
+    assert render(site) == (GOLDEN / "secure" / "consul_lb.conf").read_text()
+
+
 def test_seed_model():
     site = seed_site()
     assert site["upstreams"] == ["10.89.20.31:8500", "10.89.20.31:8510", "10.89.20.31:8520"]
