@@ -37,7 +37,7 @@ def stats(site, checksums=None):
 def render(site):
     env = jinja2.Environment(trim_blocks=True, keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
     template = env.from_string((ROLE / "templates" / "consul_lb.conf.j2").read_text())
-    return template.render(ansible_managed="Ansible managed", _consul_lb_site=site)
+    return template.render(ansible_managed="Ansible managed", _consul_lb_model=site)
 
 
 def error(**more):
