@@ -107,3 +107,21 @@ def test_defaults_come_from_the_roles():
 
 def test_registered():
     assert FilterModule().filters() == {"host_ports": host_ports}
+
+
+def test_same_specific_address_clashes():
+    hostvars = seed_hostvars(prometheus_web_listen_address="127.0.0.1:9100",
+                             node_exporter_listen_address="127.0.0.1:9100")
+    assert refused(hostvars=hostvars) == ("port 9100 on consul-seed is used by both prometheus"
+                                          " (prometheus_web_listen_address) and node_exporter"
+                                          " (node_exporter_listen_address)")
+
+
+def test_disabled_consul_ports_are_free():
+    instances = [dict(i, ports=dict(i["ports"], dns=-1)) if i["name"] == "node1" else i
+                 for i in SEED_INSTANCES["consul_instances"]]
+    hostvars = {HOST: {"consul_instances": instances, "consul_advertise_address": "10.89.20.31",
+                       "prometheus_web_listen_address": ":8600"}}
+    ports = seed_ports(hostvars)
+    assert [p["user"] for p in ports if p["port"] == 8600] == ["prometheus (prometheus_web_listen_address)"]
+    assert min(p["port"] for p in ports) == 80
