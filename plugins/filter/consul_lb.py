@@ -173,8 +173,8 @@ def _check_tls_inputs(settings, https, tls, listen_port):
     if tls:
         missing = [k for k in ("consul_lb_tls_cert_src", "consul_lb_tls_key_src") if not settings[k]]
         if missing:
-            _fail("%s %s required when consul_lb_tls is true" % (" and ".join(missing),
-                                                                  "is" if len(missing) == 1 else "are"))
+            verb = "is" if len(missing) == 1 else "are"
+            _fail("%s %s required when consul_lb_tls is true" % (" and ".join(missing), verb))
     if tls or https:
         _check_origins(settings)
 

@@ -117,8 +117,8 @@ def host_ports(hostvars, host, groups, own=None, role_groups=None):
     for i, first in enumerate(listeners):
         for second in listeners[i + 1:]:
             if _clash(first, second):
-                _fail("port %d on %s is used by both %s and %s" % (first["port"], host, first["user"],
-                                                                  second["user"]))
+                _fail("port %d on %s is used by both %s and %s"
+                      % (first["port"], host, first["user"], second["user"]))
     return sorted(listeners, key=lambda x: (x["port"], x["address"]))
 
 
