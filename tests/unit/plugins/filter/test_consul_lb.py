@@ -67,6 +67,20 @@ def test_secure_renders_the_golden_site():
     assert render(site) == (GOLDEN / "secure" / "consul_lb.conf").read_text()
 
 
+def test_cluster_renders_the_golden_site():
+    # molecule/cluster: one server per host (default name and ports), nginx on the monitor host.
+    hostvars = {"consul%d" % n: {"consul_advertise_address": "10.89.20.2%d" % n} for n in (1, 2, 3)}
+    site = consul_lb_site_files(consul_lb_site(settings(), hostvars, sorted(hostvars)), [], FILES_DIR)
+    assert render(site) == (GOLDEN / "cluster" / "consul_lb.conf").read_text()
+
+
+def test_consul_lb_scenario_renders_the_golden_site():
+    # molecule/consul_lb: the seed's three instances on lb1.
+    hostvars = {"lb1": dict(SEED_INSTANCES, consul_advertise_address="10.89.20.51")}
+    site = consul_lb_site_files(consul_lb_site(settings(), hostvars, ["lb1"]), [], FILES_DIR)
+    assert render(site) == (GOLDEN / "consul_lb" / "consul_lb.conf").read_text()
+
+
 def test_seed_model():
     site = seed_site()
     assert site["upstreams"] == ["10.89.20.31:8500", "10.89.20.31:8510", "10.89.20.31:8520"]

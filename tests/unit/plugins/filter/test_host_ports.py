@@ -125,3 +125,12 @@ def test_disabled_consul_ports_are_free():
     ports = seed_ports(hostvars)
     assert [p["user"] for p in ports if p["port"] == 8600] == ["prometheus (prometheus_web_listen_address)"]
     assert min(p["port"] for p in ports) == 80
+
+
+def test_cluster_monitor_host_ports():
+    # molecule/cluster's monitor: nginx and Prometheus, the Consul servers on other hosts.
+    hostvars = {"monitor": {}, "consul1": {"consul_advertise_address": "10.89.20.21"}}
+    groups = {"consul_servers": ["consul1"], "consul_lb": ["monitor"], "prometheus": ["monitor"]}
+    own = [{"port": 80, "address": "", "user": "nginx (consul_lb_listen_port)"}]
+    assert [(p["port"], p["user"]) for p in host_ports(hostvars, "monitor", groups, own)] == [
+        (80, "nginx (consul_lb_listen_port)"), (9090, "prometheus (prometheus_web_listen_address)")]
