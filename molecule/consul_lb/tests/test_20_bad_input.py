@@ -42,6 +42,9 @@ def unchanged(lb):
     ({"consul_lb_proxy_read_timeout": "abc"},
      "consul_lb_proxy_read_timeout: 'abc' is not an nginx time (e.g. 660s, 11m, 1m30s, 500ms)"),
     ({"consul_lb_listen_port": 70000}, "consul_lb_listen_port: 70000 is not a port number (1-65535)"),
+    # nginx -t accepts a port another service of the host holds; only the reload would fail.
+    ({"consul_lb_listen_port": 8500},
+     "port 8500 on lb1 is used by both nginx (consul_lb_listen_port) and consul node1 (http port)"),
     ({"consul_lb_listen_port": "http"}, "argument 'consul_lb_listen_port' is of type str and we were unable to convert"
                                         " to int: \"'http'\" cannot be converted to an int"),
     ({"consul_lb_proxy_next_upstream": ["error", "http_418"]},
@@ -81,8 +84,8 @@ def unchanged(lb):
      ("nginx rejected the consul_lb site, the live configuration is unchanged: nginx: [emerg]",
       "(upstream-ca from consul_lb_upstream_ca_src: @not_pem@)")),
 ], ids=["nginx-rejects-directive", "empty-upstream", "upstream-without-port", "bad-timeout", "port-out-of-range",
-        "port-not-int", "bad-next-upstream-choice", "quote-in-header", "https-without-ca", "client-cert-without-key",
-        "tls-without-key", "tls-without-cert-and-key", "tls-cert-missing", "tls-port-is-http-port",
+        "port-of-consul", "port-not-int", "bad-next-upstream-choice", "quote-in-header", "https-without-ca",
+        "client-cert-without-key", "tls-without-key", "tls-without-cert-and-key", "tls-cert-missing", "tls-port-is-http-port",
         "wildcard-cors-with-tls", "tls-cert-not-pem", "tls-key-of-another-cert", "upstream-ca-not-pem"])
 def test_rejected_and_nothing_changed(unchanged, request, tmp_path, pki, extra, message):
     def fill(text):
