@@ -36,7 +36,7 @@ def render(template, version="2.24.1", **overrides):
     install_dir = "%s/%s" % (load_yaml("roles", "prometheus", "defaults", "main.yml")["prometheus_install_root"],
                              version)
     context = dict(load_yaml("roles", "prometheus", "defaults", "main.yml"), prometheus_version=version,
-                   ansible_managed="Ansible managed", _prometheus=prometheus_server(s),
+                   ansible_managed="Ansible managed", _prometheus_server=prometheus_server(s),
                    _prometheus_binary=install_dir + "/prometheus")
     context.update(overrides)
     out = env.get_template(template).render(context)
