@@ -42,4 +42,3 @@ def render(template, version="2.24.1", **overrides):
     out = env.get_template(template).render(context)
     # Like Ansible's template module: Jinja drops the source's final newline, Ansible keeps one.
     return out if out.endswith("\n") else out + "\n"
-
