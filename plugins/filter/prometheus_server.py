@@ -14,12 +14,11 @@ from urllib.parse import urlsplit
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
-from ansible_collections.sdstack.consul.plugins.filter.prometheus import prometheus_consul_scrape_configs
+from ansible_collections.sdstack.consul.plugins.filter.prometheus import is_duration, prometheus_consul_scrape_configs
 
 # The oldest release the role's flags and configuration are shaped for (tests/unit/fixtures/prometheus_keys).
 OLDEST = (2, 24)
 _VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)(?:[-+][0-9A-Za-z.+-]*)?$")
-_DURATION = re.compile(r"^(\d+y)?(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$")
 # units.Base2Bytes as Prometheus parses --storage.tsdb.retention.size: a number and a unit.
 _SIZE = re.compile(r"^\d+(B|KB|MB|GB|TB|PB|EB)$")
 _LISTEN = re.compile(r"^(\[[0-9A-Fa-f:.]*\]|[^:\s\[\]]*):(\d{1,5})$")
@@ -80,7 +79,7 @@ def duration(value, var, required=True):
     text = "" if value is None else str(value)
     if not text and not required:
         return ""
-    if not _DURATION.match(text) or not any(c in "123456789" for c in text):
+    if not is_duration(text):
         _fail("%s %r is not a Prometheus duration (for example 15s, 1m, 15d)" % (var, value))
     return text
 
