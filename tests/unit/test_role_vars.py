@@ -45,8 +45,12 @@ def test_vars_hold_constants_and_one_line_hand_offs(role):
     assert not bad, "roles/%s/vars/main.yml: %s" % (role, bad)
 
 
-@pytest.mark.parametrize("text,reason", [("{{ a if b else c }}", "a conditional"), ("{% if a %}x{% endif %}",
-                                          "a statement block"), ("{{ a\n | b }}", "more than one line"),
-                                         ("{{ a | f(b) }}", None), ("plain", None)])
+@pytest.mark.parametrize("text,reason", [
+    ("{{ a if b else c }}", "a conditional"),
+    ("{% if a %}x{% endif %}", "a statement block"),
+    ("{{ a\n | b }}", "more than one line"),
+    ("{{ a | f(b) }}", None),
+    ("plain", None),
+])
 def test_the_check_itself(text, reason):
     assert deciding(text) == reason
