@@ -45,9 +45,14 @@ def _bool(value, where, key):
     return None  # unreachable; keeps pylint's inconsistent-return-statements quiet
 
 
+def is_duration(text):
+    """Whether ``text`` is a Prometheus duration greater than zero."""
+    return bool(text) and bool(_DURATION.match(text)) and any(c in "123456789" for c in text)
+
+
 def _duration(value, where, key):
     text = str(value)
-    if not text or not _DURATION.match(text) or not any(c in "123456789" for c in text):
+    if not is_duration(text):
         _fail(where, "%s %r is not a Prometheus duration (for example 2s, 30s, 1m30s)" % (key, value))
     return text
 

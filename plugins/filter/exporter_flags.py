@@ -1,0 +1,112 @@
+# Copyright: sdstack.consul contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The command line of the exporters (node_exporter, cAdvisor) and where the role finds them.
+
+Each returns the arguments of the unit's ExecStart, the port the exporter serves (waited for and
+registered in Consul) and the address the role waits on. A listen address without a port, a port
+out of range or a flag that repeats one the role sets fails here, before anything changes: the
+exporter would otherwise crash-loop while Consul holds its service with a wrong port.
+"""
+
+from __future__ import annotations
+
+import json
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.sdstack.consul.plugins.filter.checksums import checksum_spec
+from ansible_collections.sdstack.consul.plugins.filter.prometheus_server import split_listen_address
+from ansible_collections.sdstack.consul.plugins.module_utils.addresses import is_ip
+
+# A wildcard listener is reached on loopback from its own host.
+_WILDCARD_HOSTS = ("", "0.0.0.0", "::")
+LOOPBACK = "127.0.0.1"
+
+
+def _fail(msg):
+    raise AnsibleFilterError(msg)
+
+
+def _extra(args, var, own):
+    if not isinstance(args, (list, tuple)) or not all(isinstance(a, str) for a in args):
+        _fail("%s must be a list of strings, got %r" % (var, args))
+    for arg in args:
+        name = arg.split("=", 1)[0]
+        if name in own:
+            _fail("%s: %r is set by the role (%s); use its variable instead" % (var, arg, own[name]))
+    return list(args)
+
+
+def _wait_host(host):
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    return LOOPBACK if host in _WILDCARD_HOSTS else host
+
+
+def node_exporter_flags(settings):
+    """node_exporter's arguments from ``node_exporter_listen_address`` and ``node_exporter_extra_args``."""
+    address = settings.get("node_exporter_listen_address")
+    host, port = split_listen_address(address, "node_exporter_listen_address")
+    extra = _extra(settings.get("node_exporter_extra_args") or [], "node_exporter_extra_args",
+                   {"--web.listen-address": "node_exporter_listen_address"})
+    out = {"args": ["--web.listen-address=%s" % address] + extra, "port": port, "wait_host": _wait_host(host)}
+    # The role's unit takes the package's name when it runs the package's binary, so the
+    # package's own unit file is overridden rather than run beside it.
+    if _method(settings, "node_exporter_install_method") == "release":
+        out.update(binary=_bin_dir(settings, "node_exporter_bin_dir") + "/node_exporter", unit="node_exporter",
+                   replaced_unit="prometheus-node-exporter")
+    else:
+        out.update(binary="/usr/bin/prometheus-node-exporter", unit="prometheus-node-exporter",
+                   replaced_unit="node_exporter")
+    return out
+
+
+def _method(settings, var):
+    method = settings.get(var) or "release"
+    if method not in ("release", "package"):
+        _fail("%s %r must be release or package" % (var, method))
+    return method
+
+
+def _bin_dir(settings, var):
+    return str(settings.get(var) or "/usr/local/bin").rstrip("/")
+
+
+def _port(value, var):
+    try:
+        port = int(value)
+    except (TypeError, ValueError):
+        port = 0
+    if isinstance(value, bool) or str(value).strip() != str(port) or not 1 <= port <= 65535:
+        _fail("%s %r is not a port from 1 to 65535" % (var, value))
+    return port
+
+
+def cadvisor_flags(settings):
+    """cAdvisor's arguments from ``cadvisor_port``, ``cadvisor_listen_ip``, ``cadvisor_extra_args``.
+
+    Release installs also need ``cadvisor_checksum``: upstream publishes no checksum file.
+    """
+    port = _port(settings.get("cadvisor_port"), "cadvisor_port")
+    ip = str(settings.get("cadvisor_listen_ip") or "")
+    if ip and not is_ip(ip):
+        _fail("cadvisor_listen_ip %r is not an IP address (the port is cadvisor_port)" % ip)
+    extra = _extra(settings.get("cadvisor_extra_args") or [], "cadvisor_extra_args",
+                   {"--port": "cadvisor_port", "--listen_ip": "cadvisor_listen_ip"})
+    release = _method(settings, "cadvisor_install_method") == "release"
+    if release:
+        checksum = settings.get("cadvisor_checksum") or ""
+        if not checksum:
+            _fail("cadvisor_checksum is required for release installs: cAdvisor publishes its binaries without a"
+                  " checksum file; set sha256:<64 hex digits> (from the release notes) or sha256:<URL of a checksum"
+                  " file>")
+        spec = checksum_spec(checksum)
+        if not spec["sha256"] + spec["url"]:
+            _fail("cadvisor_checksum %s is not sha256:<64 hex digits> or sha256:<URL of a checksum file>"
+                  % json.dumps(checksum))
+    args = ["--port=%d" % port] + (["--listen_ip=%s" % ip] if ip else []) + extra
+    binary = _bin_dir(settings, "cadvisor_bin_dir") + "/cadvisor" if release else "/usr/bin/cadvisor"
+    return {"args": args, "port": port, "wait_host": _wait_host(ip), "binary": binary}
+
+
+class FilterModule:
+    def filters(self):
+        return {"node_exporter_flags": node_exporter_flags, "cadvisor_flags": cadvisor_flags}
