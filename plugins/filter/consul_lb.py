@@ -14,7 +14,8 @@ import re
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
-from ansible_collections.sdstack.consul.plugins.filter.consul_topology import _host_value, consul_instances
+from ansible_collections.sdstack.consul.plugins.filter.consul_topology import consul_instances
+from ansible_collections.sdstack.consul.plugins.filter.host_address import host_value
 
 _UPSTREAM = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):[0-9]{1,5}")
 # nginx's time syntax: 660s, 11m, 1m30s, 500ms (no unit means seconds).
@@ -69,7 +70,7 @@ def consul_instances_of_group(hostvars, hosts):
     The group's hosts carry the consul role's settings in inventory; reading them there, rather
     than repeating the consul role's defaults, keeps one source of truth.
     """
-    per_host = [_host_value(hostvars[h], "consul_ports") for h in hosts]
+    per_host = [host_value(hostvars[h], "consul_ports") for h in hosts]
     if all(p == per_host[0] for p in per_host):
         return consul_instances(hostvars, hosts, default_ports=per_host[0])
     return [i for h, p in zip(hosts, per_host) for i in consul_instances(hostvars, [h], default_ports=p)]

@@ -19,7 +19,7 @@ import yaml
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 from ansible_collections.sdstack.consul.plugins.filter.consul_lb import consul_instances_of_group
-from ansible_collections.sdstack.consul.plugins.filter.consul_topology import _host_value
+from ansible_collections.sdstack.consul.plugins.filter.host_address import host_value
 
 ROLES_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "roles")
 # Role, the variable holding its host:port (or its address), and the one holding its port if apart.
@@ -45,7 +45,7 @@ def role_defaults(role):
 
 
 def _setting(hv, role, name):
-    value = _host_value(hv, name)
+    value = host_value(hv, name)
     return role_defaults(role).get(name) if value is None else value
 
 
