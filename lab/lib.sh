@@ -39,7 +39,7 @@ retry() {
   done
 }
 
-# timed LABEL CMD...: prints how long a step took (the issue asks for cold/warm timings).
+# timed LABEL CMD...: prints how long a step took, so cold and warm runs can be compared.
 timed() {
   local label=$1 t0 rc=0; shift
   t0=$(date +%s.%N)

@@ -214,10 +214,33 @@ def consul_security(settings):
     }
 
 
+_TOKEN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def consul_secrets_layout(acl_tokens, secrets_dir, secure):
+    """Where the controller keeps the secure profile's secrets, checked; returns the token names.
+
+    Each token's secret lands in <secrets_dir>/acl/<name>.token, so a name must be unique (the
+    servers' own "agent" token comes first in ``acl_tokens``) and safe as a file name.
+    """
+    secrets_dir = "" if secrets_dir is None else str(secrets_dir)
+    if _flag(secure, "secure profile") and not secrets_dir:
+        raise AnsibleFilterError("consul_secrets_dir: set a controller folder for this cluster's gossip key, CA and ACL"
+                                 " tokens (consul_gossip_encryption, consul_tls or consul_acl is on)")
+    if secrets_dir and not secrets_dir.startswith("/"):
+        raise AnsibleFilterError("consul_secrets_dir: %s is not an absolute path" % secrets_dir)
+    names = [str(t.get("name", "")) if isinstance(t, dict) else repr(t) for t in acl_tokens or []]
+    if len(set(names)) != len(names) or not all(_TOKEN_NAME.match(n) for n in names):
+        raise AnsibleFilterError('consul_acl_tokens: names must be unique, start with a letter or digit and hold only'
+                                 ' letters, digits, _ . - ("agent" is taken): %s' % ", ".join(n or "''" for n in names))
+    return names
+
+
 class FilterModule:
     def filters(self):
         return {
             "consul_agent_config": consul_agent_config,
             "consul_agent_secrets": consul_agent_secrets,
             "consul_security": consul_security,
+            "consul_secrets_layout": consul_secrets_layout,
         }

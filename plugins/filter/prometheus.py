@@ -3,8 +3,8 @@
 """Prometheus scrape configs from the collection's Consul job model.
 
 The prometheus role's template only dumps what this returns, so every rule about the job
-model (defaults, validation, one consul_sd_configs entry per server, the seed's keep and
-labelmap relabelling) lives here, where unit tests reach it.
+model (defaults, validation, one consul_sd_configs entry per server, the keep on the tags and
+the labelmap of the service metadata) lives here, where unit tests reach it.
 """
 
 from __future__ import annotations

@@ -206,7 +206,7 @@ class AgentService(ConsulObject):
                     Port=desired["Port"], Address=desired["Address"], Weights=desired["Weights"],
                     EnableTagOverride=desired["EnableTagOverride"],
                     Checks=[_check_payload(c) for c in desired["Checks"]])
-        # Consul 1.8 honours only "true" or a bare flag here; "=1" (the seed's) keeps stale checks.
+        # Consul 1.8 honours only "true" or a bare flag here; "=1" keeps stale checks (docs/adr/0006).
         params = {"replace-existing-checks": "true"} if self.replace_existing_checks else None
         self.client.put("/v1/agent/service/register", body=body, params=params)
 

@@ -128,7 +128,7 @@ options:
 """
 
 EXAMPLES = r"""
-- name: Register node_exporter on the agent of the host that runs it (the seed's payload, DNS-safe name)
+- name: Register node_exporter on the agent of the host that runs it (meta, tag, check and weights; DNS-safe name)
   sdstack.consul.consul_service:
     url: http://127.0.0.1:8500
     id: node-exporter

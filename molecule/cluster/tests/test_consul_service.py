@@ -61,7 +61,7 @@ def test_seeds_replace_flag_keeps_the_stale_check_ours_does_not(host, cleanup):
     requests.put(base, json=body, timeout=5).raise_for_status()
     body["Checks"] = body["Checks"][:1]
     requests.put(base + "?replace-existing-checks=1", json=body, timeout=5).raise_for_status()
-    assert agent_checks("hand-made") == ["a", "b"], "the seed's =1 should have kept the stale check"
+    assert agent_checks("hand-made") == ["a", "b"], "'=1' should have kept the stale check"
     r = svc(host, id="hand-made", name="hand-made",
             checks=[{"check_id": "a", "name": "a", "tcp": "%s:8500" % ADDR, "interval": "5s"}])
     assert r["changed"]

@@ -1,6 +1,7 @@
-"""The seed's second service: cAdvisor runs under a hardened unit, serves real container metrics
-and is registered with the seed's fields and a passing check on the agent of its host. A wrong or
-missing checksum value is refused on every install path and leaves binary, unit and process alone."""
+"""The seed scenario's second service: cAdvisor runs under a hardened unit, serves real container
+metrics and is registered with the inventory's fields and a passing check on the agent of its
+host. A wrong or missing checksum value is refused on every install path and leaves binary, unit
+and process alone."""
 
 import hashlib
 import os

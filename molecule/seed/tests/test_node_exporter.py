@@ -1,5 +1,5 @@
-"""The seed's first service: node_exporter runs, serves metrics and is registered, with the
-seed's labels and a passing check, on the agent of its host."""
+"""The seed scenario's first service: node_exporter runs, serves metrics and is registered, with
+the inventory's labels and a passing check, on the agent of its host."""
 
 import requests
 from sdstack_molecule.service_checks import agent_service, unit_properties, wait_for_passing

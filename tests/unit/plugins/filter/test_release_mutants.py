@@ -2,7 +2,7 @@
 
 import pytest
 
-from ansible_collections.sdstack.consul.plugins.filter.release import FilterModule, release_arch
+from ansible_collections.sdstack.consul.plugins.filter.release import FilterModule, release_arch, release_installed
 
 
 @pytest.mark.parametrize("machine,suffix", [
@@ -17,4 +17,4 @@ def test_an_empty_override_does_not_win():
 
 
 def test_registered_under_its_name():
-    assert FilterModule().filters() == {"release_arch": release_arch}
+    assert FilterModule().filters() == {"release_arch": release_arch, "release_installed": release_installed}

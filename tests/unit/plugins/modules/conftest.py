@@ -6,6 +6,7 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.sdstack.consul.plugins.module_utils import consul_api
+from ansible_collections.sdstack.consul.plugins.modules import consul_service
 
 
 @pytest.fixture
@@ -24,3 +25,14 @@ def run_module(monkeypatch, capsys):
         return json.loads(capsys.readouterr().out)
 
     return run
+
+
+@pytest.fixture
+def consul_service_on_cassette(run_module, cassette):  # pylint: disable=unused-argument
+    """consul_service against the test's cassette (the recorder's local agent by default)."""
+    from replay import AGENT_URL  # pylint: disable=import-outside-toplevel
+
+    def go(**args):
+        args.setdefault("url", [AGENT_URL])
+        return run_module(consul_service, None, **args)
+    return go

@@ -25,11 +25,8 @@ SEED_NODE_EXPORTER = dict(
 
 
 @pytest.fixture
-def run(run_module, cassette):
-    def go(**args):
-        args.setdefault("url", [AGENT_URL])
-        return run_module(consul_service, None, **args)
-    return go
+def run(consul_service_on_cassette):
+    return consul_service_on_cassette
 
 
 @pytest.fixture

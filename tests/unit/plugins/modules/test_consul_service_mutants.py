@@ -7,7 +7,6 @@ import json
 
 import pytest
 
-from ansible_collections.sdstack.consul.plugins.modules import consul_service
 from replay import AGENT_URL, sent
 
 READS = [("GET", "/v1/agent/services"), ("GET", "/v1/agent/checks")]
@@ -15,11 +14,8 @@ REGISTER = ("PUT", "/v1/agent/service/register?replace-existing-checks=true")
 
 
 @pytest.fixture
-def run(run_module, cassette):
-    def go(**args):
-        args.setdefault("url", [AGENT_URL])
-        return run_module(consul_service, None, **args)
-    return go
+def run(consul_service_on_cassette):
+    return consul_service_on_cassette
 
 
 def bodies(cassette):
