@@ -14,7 +14,7 @@ import re
 import subprocess
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[4]
 
 
 def run_playbook(playbook, extra=None, *args, timeout=600):

@@ -11,7 +11,7 @@ from sdstack_molecule.playbook_run import failed_results, recap
 
 # ansible-core's own header above argument_specs errors; each bad argument then has one line.
 ARGSPEC_HEADER = "Validation of arguments failed:\n"
-DOC = Path(__file__).resolve().parents[3] / "docs" / "bad-input.md"
+DOC = Path(__file__).resolve().parents[4] / "docs" / "bad-input.md"
 
 
 def failure_message(out, host):
