@@ -190,6 +190,15 @@ SETTINGS = ("consul_lb_consul_group", "consul_lb_upstream_servers", "consul_lb_i
             "consul_lb_tls_cert_src", "consul_lb_tls_key_src", "consul_lb_tls_redirect_http") + TIMEOUTS
 
 
+def site_listeners(address, listen_port, tls_port=None):
+    """The site's listeners (``port``, ``address``, ``user``) as the host port check counts them;
+    ``tls_port`` is None when the site serves plain HTTP only."""
+    listeners = [{"port": listen_port, "address": address, "user": "nginx (consul_lb_listen_port)"}]
+    if tls_port is not None:
+        listeners.append({"port": tls_port, "address": address, "user": "nginx (consul_lb_tls_port)"})
+    return listeners
+
+
 def consul_lb_site(settings, hostvars=None, hosts=None):
     """The site the template prints, from the role's ``consul_lb_*`` variables.
 
@@ -228,8 +237,7 @@ def consul_lb_site(settings, hostvars=None, hosts=None):
         "default_server": _bool(settings, "consul_lb_default_server"),
         "listen": "%s%d" % (host, listen_port),
         # What the site listens on, for the host's port check (host_ports filter).
-        "listeners": [{"port": listen_port, "address": address, "user": "nginx (consul_lb_listen_port)"}]
-        + ([{"port": tls_port, "address": address, "user": "nginx (consul_lb_tls_port)"}] if tls else []),
+        "listeners": site_listeners(address, listen_port, tls_port if tls else None),
         "tls_listen": "%s%d" % (host, tls_port) if tls else None,
         # Plain HTTP only points clients at HTTPS; the port is left out when it is HTTPS's own.
         "redirect_to": ("https://$host%s$request_uri" % ("" if tls_port == HTTPS_PORT else ":%d" % tls_port)

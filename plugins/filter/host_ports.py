@@ -18,7 +18,8 @@ import yaml
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
-from ansible_collections.sdstack.consul.plugins.filter.consul_lb import consul_instances_of_group
+from ansible.module_utils.parsing.convert_bool import boolean
+from ansible_collections.sdstack.consul.plugins.filter.consul_lb import consul_instances_of_group, site_listeners
 from ansible_collections.sdstack.consul.plugins.filter.host_address import host_value
 
 ROLES_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "roles")
@@ -79,6 +80,17 @@ def _role_listeners(hv, host, role, address_var, port_var):
     return [{"port": port, "address": address, "user": "%s (%s)" % (role, address_var)}]
 
 
+def _nginx_listeners(hv, host):
+    # The consul_lb role's site as its variables in the host's inventory (else the role's
+    # defaults) describe it; the role's own check passes the listeners it computed instead.
+    address = to_text(_setting(hv, "consul_lb", "consul_lb_listen_address") or "")
+    port = _port(_setting(hv, "consul_lb", "consul_lb_listen_port"), "consul_lb_listen_port of %s" % host)
+    tls_port = None
+    if boolean(_setting(hv, "consul_lb", "consul_lb_tls"), strict=False):
+        tls_port = _port(_setting(hv, "consul_lb", "consul_lb_tls_port"), "consul_lb_tls_port of %s" % host)
+    return site_listeners(address, port, tls_port)
+
+
 def _consul_listeners(hostvars, host):
     # Consul's HTTP and DNS ports follow client_address, the others bind_addr: treated as every
     # address, so a clash on any of them is reported.
@@ -98,7 +110,9 @@ def host_ports(hostvars, host, groups, own=None, role_groups=None):
     ``own`` lists the calling role's listeners (``port``, ``address``, ``user``), computed by
     that role (its variables may be play or role parameters, which ``hostvars`` lacks).
     ``role_groups`` maps ``consul``, ``prometheus``, ``node_exporter`` and ``cadvisor`` to
-    their inventory groups (default: the role's name, ``consul_servers`` for consul).
+    their inventory groups (default: the role's name, ``consul_servers`` for consul). nginx's
+    site (the consul_lb role) counts only when ``role_groups`` names its group as ``consul_lb``:
+    a check made before any role runs (playbooks/site.yml) has no ``own`` listeners.
     """
     groups = groups or {}
     role_groups = dict({"consul": "consul_servers", "prometheus": "prometheus", "node_exporter": "node_exporter",
@@ -106,9 +120,11 @@ def host_ports(hostvars, host, groups, own=None, role_groups=None):
     hv = hostvars[host]
 
     def runs(role):
-        return host in (groups.get(role_groups[role]) or [])
+        return role in role_groups and host in (groups.get(role_groups[role]) or [])
 
     listeners = list(own or [])
+    if runs("consul_lb"):
+        listeners += _nginx_listeners(hv, host)
     if runs("consul"):
         listeners += _consul_listeners(hostvars, host)
     for role, address_var, port_var in LISTENERS:

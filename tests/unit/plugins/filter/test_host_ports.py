@@ -134,3 +134,71 @@ def test_cluster_monitor_host_ports():
     own = [{"port": 80, "address": "", "user": "nginx (consul_lb_listen_port)"}]
     assert [(p["port"], p["user"]) for p in host_ports(hostvars, "monitor", groups, own)] == [
         (80, "nginx (consul_lb_listen_port)"), (9090, "prometheus (prometheus_web_listen_address)")]
+
+
+# What playbooks/site.yml checks before any role runs: nginx's site from its variables too.
+BEFORE_ROLES = {"consul_lb": "consul_lb"}
+
+
+def preflight(hostvars=None, groups=None):
+    return host_ports(hostvars or seed_hostvars(), HOST, SEED_GROUPS if groups is None else groups,
+                      role_groups=BEFORE_ROLES)
+
+
+def preflight_refused(**more):
+    with pytest.raises(AnsibleFilterError) as e:
+        preflight(seed_hostvars(**more))
+    assert "\n" not in str(e.value)
+    return str(e.value)
+
+
+def test_preflight_sees_what_the_role_sees_on_the_seed():
+    assert preflight() == seed_ports()
+    tls = {"consul_lb_tls": True, "consul_lb_tls_port": 8443, "consul_lb_listen_address": "10.89.20.31"}
+    site_tls = {"tls": True, "tls_cert_src": "c", "tls_key_src": "k", "tls_port": 8443, "listen_address": "10.89.20.31"}
+    assert preflight(seed_hostvars(**tls)) == seed_ports(**site_tls)
+    assert [p for p in preflight(seed_hostvars(**tls)) if p["user"].startswith("nginx")] == [
+        {"port": 80, "address": "10.89.20.31", "user": "nginx (consul_lb_listen_port)"},
+        {"port": 8443, "address": "10.89.20.31", "user": "nginx (consul_lb_tls_port)"}]
+
+
+def test_preflight_refuses_nginx_on_prometheus_port():
+    assert preflight_refused(consul_lb_listen_port=9090) == (
+        "port 9090 on consul-seed is used by both nginx (consul_lb_listen_port) and prometheus"
+        " (prometheus_web_listen_address)")
+
+
+def test_preflight_refuses_a_listen_address_without_port():
+    assert preflight_refused(node_exporter_listen_address="0.0.0.0") == (
+        "node_exporter_listen_address of consul-seed: '0.0.0.0' has no port (host:port, for example 0.0.0.0:9100"
+        " or :9100)")
+
+
+@pytest.mark.parametrize("more,message", [
+    ({"consul_lb_listen_port": 8500},
+     "port 8500 on consul-seed is used by both nginx (consul_lb_listen_port) and consul node1 (http port)"),
+    ({"consul_lb_tls": "yes", "consul_lb_tls_port": 9100},
+     "port 9100 on consul-seed is used by both nginx (consul_lb_tls_port) and node_exporter"),
+    ({"consul_lb_listen_port": 70000}, "consul_lb_listen_port of consul-seed: 70000 is not a port number (1-65535)"),
+    ({"consul_lb_listen_port": "http"}, "consul_lb_listen_port of consul-seed: 'http' is not a port number"),
+    ({"consul_lb_tls": True, "consul_lb_tls_port": 0}, "consul_lb_tls_port of consul-seed: 0 is not a port number"),
+    ({"consul_lb_tls": True, "consul_lb_tls_port": 80},
+     "port 80 on consul-seed is used by both nginx (consul_lb_listen_port) and nginx (consul_lb_tls_port)"),
+])
+def test_preflight_checks_nginx_ports(more, message):
+    assert message in preflight_refused(**more)
+
+
+def test_preflight_ignores_the_tls_port_with_tls_off():
+    # Port 9100 is node_exporter's: nginx does not listen on its TLS port while TLS is off.
+    assert [p["port"] for p in preflight(seed_hostvars(consul_lb_tls_port=9100))] == [p["port"] for p in preflight()]
+
+
+def test_nginx_counts_only_when_its_group_is_named():
+    # The role's own call passes nginx's listeners in `own` and no consul_lb group: nginx once.
+    hostvars = seed_hostvars(consul_lb_listen_port=9090)
+    assert 9090 in [p["port"] for p in host_ports(hostvars, HOST, SEED_GROUPS, role_groups={"consul": "consul_servers"})]
+    assert [p["user"] for p in seed_ports() if p["port"] == 80] == ["nginx (consul_lb_listen_port)"]
+    # A host outside the named group runs no nginx.
+    assert [p["port"] for p in preflight(groups=dict(SEED_GROUPS, consul_lb=["other"]))][0] == 8080
+    assert [p["port"] for p in host_ports(hostvars, HOST, {"lb": [HOST]}, role_groups={"consul_lb": "lb"})] == [9090]
