@@ -46,7 +46,7 @@ notes:
     C(module_defaults) and the action group C(group/sdstack.consul.consul).
 """
 
-    # Modules that read an object, compare it and write only a difference (module_utils/consul_object).
+    # Modules that read an object, compare it and write only a difference (module_utils/_consul_object).
     OBJECT = r"""
 attributes:
   check_mode:

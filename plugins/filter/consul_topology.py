@@ -13,7 +13,7 @@ from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.utils.display import Display
 from ansible_collections.sdstack.consul.plugins.filter.host_address import host_address, host_value
-from ansible_collections.sdstack.consul.plugins.module_utils.addresses import is_ip
+from ansible_collections.sdstack.consul.plugins.module_utils._addresses import is_ip
 
 # grpc and grpc_tls are off (-1) unless set: from Consul 1.14 the agent would bind 8503 by
 # itself, and instances sharing a host would collide on it.

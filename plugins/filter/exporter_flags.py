@@ -15,7 +15,7 @@ import json
 from ansible.errors import AnsibleFilterError
 from ansible_collections.sdstack.consul.plugins.filter.checksums import checksum_spec
 from ansible_collections.sdstack.consul.plugins.filter.prometheus_server import split_listen_address
-from ansible_collections.sdstack.consul.plugins.module_utils.addresses import is_ip
+from ansible_collections.sdstack.consul.plugins.module_utils._addresses import is_ip
 
 # A wildcard listener is reached on loopback from its own host.
 _WILDCARD_HOSTS = ("", "0.0.0.0", "::")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
-from ansible_collections.sdstack.consul.plugins.module_utils.addresses import is_address, is_ip
+from ansible_collections.sdstack.consul.plugins.module_utils._addresses import is_address, is_ip
 
 
 def host_value(hv, key, default=None):

@@ -59,8 +59,8 @@ policy:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sdstack.consul.plugins.module_utils.acl_objects import AclPolicy
-from ansible_collections.sdstack.consul.plugins.module_utils.consul_api import ConsulClient, ConsulError, connection_argspec
+from ansible_collections.sdstack.consul.plugins.module_utils._acl_objects import AclPolicy
+from ansible_collections.sdstack.consul.plugins.module_utils._consul_api import ConsulClient, ConsulError, connection_argspec
 
 
 def main():

@@ -74,8 +74,8 @@ import uuid
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sdstack.consul.plugins.module_utils.acl_objects import AclToken
-from ansible_collections.sdstack.consul.plugins.module_utils.consul_api import ConsulClient, ConsulError, connection_argspec
+from ansible_collections.sdstack.consul.plugins.module_utils._acl_objects import AclToken
+from ansible_collections.sdstack.consul.plugins.module_utils._consul_api import ConsulClient, ConsulError, connection_argspec
 
 
 def _uuid_or_fail(module, option, value):

@@ -183,12 +183,12 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sdstack.consul.plugins.module_utils.consul_api import (
+from ansible_collections.sdstack.consul.plugins.module_utils._consul_api import (
     ConsulClient,
     ConsulError,
     connection_argspec,
 )
-from ansible_collections.sdstack.consul.plugins.module_utils.raft_state import (
+from ansible_collections.sdstack.consul.plugins.module_utils._raft_state import (
     evaluate,
     evaluate_node,
     read_node,

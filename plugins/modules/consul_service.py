@@ -172,14 +172,14 @@ services:
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.sdstack.consul.plugins.module_utils.agent_service import (
+from ansible_collections.sdstack.consul.plugins.module_utils._agent_service import (
     AgentService,
     InvalidService,
     current_state,
     service_spec,
     validate,
 )
-from ansible_collections.sdstack.consul.plugins.module_utils.consul_api import (
+from ansible_collections.sdstack.consul.plugins.module_utils._consul_api import (
     ConsulClient,
     ConsulError,
     connection_argspec,

@@ -52,4 +52,4 @@ def test_content_resolves_by_fqcn(installed):
     doc = _run("ansible-doc", "-t", "filter", "--json", "sdstack.consul.checksum_entry", collections=dest).stdout
     assert json.loads(doc)["sdstack.consul.checksum_entry"]["doc"]["name"] == "checksum_entry"
     roles = _run("ansible-doc", "-t", "role", "--list", "--json", "sdstack.consul", collections=dest).stdout
-    assert {"sdstack.consul.consul", "sdstack.consul.artifact"} <= set(json.loads(roles))
+    assert {"sdstack.consul.consul", "sdstack.consul._artifact"} <= set(json.loads(roles))

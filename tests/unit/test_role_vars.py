@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-ROLES = ["prometheus", "node_exporter", "cadvisor", "exporter", "artifact"]
+ROLES = ["prometheus", "node_exporter", "cadvisor", "_exporter", "_artifact"]
 
 
 def strings(value):

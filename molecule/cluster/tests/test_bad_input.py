@@ -61,7 +61,7 @@ def test_rejected_before_anything_changes(unchanged, extra, message):
         assert_refused(rc, out, [host], *(p.format(host=host) for p in parts))
 
 
-# The artifact role's get_url: retries 3, delay 3 (roles/artifact/tasks/controller.yml).
+# The artifact role's get_url: retries 3, delay 3 (roles/_artifact/tasks/controller.yml).
 RETRIES, DELAY = 3, 3
 
 

@@ -107,7 +107,7 @@ def test_seed_units_render_the_golden_files(role):
         context = dict(exporter_description="cAdvisor (container resource usage for Prometheus)",
                        exporter_documentation="https://github.com/google/cadvisor", exporter_system_user="",
                        exporter_unit_after=["docker.service", "containerd.service"])
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(os.path.join(ROOT, "roles", "exporter", "templates")),
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(os.path.join(ROOT, "roles", "_exporter", "templates")),
                              trim_blocks=True, undefined=jinja2.StrictUndefined)
     out = env.get_template("exporter.service.j2").render(
         context, ansible_managed="Ansible managed", exporter_binary=model["binary"], exporter_args=model["args"],

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from ansible_collections.sdstack.consul.plugins.module_utils.acl_objects import AclPolicy, AclToken, accessor_for
-from ansible_collections.sdstack.consul.plugins.module_utils.consul_api import ConsulClient, ConsulError
+from ansible_collections.sdstack.consul.plugins.module_utils._acl_objects import AclPolicy, AclToken, accessor_for
+from ansible_collections.sdstack.consul.plugins.module_utils._consul_api import ConsulClient, ConsulError
 from replay import ACL_AGENT_URL, management_token, sent
 
 PROMETHEUS_SD = dict(name="prometheus-sd", description="Prometheus Consul service discovery (read-only)",

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ansible_collections.sdstack.consul.plugins.module_utils.addresses import is_address, is_ip
+from ansible_collections.sdstack.consul.plugins.module_utils._addresses import is_address, is_ip
 
 LABEL_63 = "a" * 63
 

@@ -7,7 +7,7 @@ answered, replayed from a cassette (tests/unit/replay.py)."""
 import pytest
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.sdstack.consul.plugins.module_utils.agent_service import (
+from ansible_collections.sdstack.consul.plugins.module_utils._agent_service import (
     AgentService,
     InvalidService,
     _check_payload,
@@ -15,7 +15,7 @@ from ansible_collections.sdstack.consul.plugins.module_utils.agent_service impor
     service_spec,
     validate,
 )
-from ansible_collections.sdstack.consul.plugins.module_utils.consul_api import ConsulClient
+from ansible_collections.sdstack.consul.plugins.module_utils._consul_api import ConsulClient
 from replay import AGENT_URL, sent
 
 HTTP = {"http": "http://127.0.0.1:9100/", "interval": "10s"}

@@ -4,7 +4,7 @@ import json
 import pytest
 from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 
-from ansible_collections.sdstack.consul.plugins.module_utils.consul_api import (
+from ansible_collections.sdstack.consul.plugins.module_utils._consul_api import (
     CONNECTION_ARGSPEC,
     ConsulClient,
     ConsulError,

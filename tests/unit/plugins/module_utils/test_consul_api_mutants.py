@@ -7,8 +7,8 @@ import pytest
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.six.moves.urllib.error import URLError
 
-from ansible_collections.sdstack.consul.plugins.module_utils import consul_api
-from ansible_collections.sdstack.consul.plugins.module_utils.consul_api import (
+from ansible_collections.sdstack.consul.plugins.module_utils import _consul_api as consul_api
+from ansible_collections.sdstack.consul.plugins.module_utils._consul_api import (
     CONNECTION_ARGSPEC, ConsulClient, ConsulError, Response, connection_argspec)
 
 

@@ -3,7 +3,7 @@ and the result every module returns (changed, action, id, diff, the object under
 
 import pytest
 
-from ansible_collections.sdstack.consul.plugins.module_utils.consul_object import ConsulObject
+from ansible_collections.sdstack.consul.plugins.module_utils._consul_object import ConsulObject
 
 
 class Thing(ConsulObject):

@@ -4,8 +4,8 @@ servers are normalised."""
 
 import pytest
 
-from ansible_collections.sdstack.consul.plugins.module_utils import raft_state
-from ansible_collections.sdstack.consul.plugins.module_utils.raft_state import evaluate, evaluate_node
+from ansible_collections.sdstack.consul.plugins.module_utils import _raft_state as raft_state
+from ansible_collections.sdstack.consul.plugins.module_utils._raft_state import evaluate, evaluate_node
 
 
 def state(leader="10.0.0.1:8300", voters=("n1", "n2", "n3"), alive=("n1", "n2", "n3"), healthy=True,

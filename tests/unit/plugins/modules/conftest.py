@@ -5,7 +5,7 @@ import json
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.sdstack.consul.plugins.module_utils import consul_api
+from ansible_collections.sdstack.consul.plugins.module_utils import _consul_api as consul_api
 from ansible_collections.sdstack.consul.plugins.modules import consul_service
 
 

@@ -308,7 +308,7 @@ def test_synced_node_bad_url_is_one_line(run_module, cassette):
 
 def test_a_stopped_server_that_left_raft_is_missing_not_unknown():
     # Seen on a real cluster: `systemctl stop` made consul3 leave Raft; Serf still lists it as left.
-    from ansible_collections.sdstack.consul.plugins.module_utils.raft_state import evaluate
+    from ansible_collections.sdstack.consul.plugins.module_utils._raft_state import evaluate
     state = dict(leader=dict(node="consul1", address="10.0.0.1:8300"), voters=["consul1", "consul2"], non_voters=[],
                  members=[dict(name=n, status="alive" if n != "consul3" else "left")
                           for n in ("consul1", "consul2", "consul3")],

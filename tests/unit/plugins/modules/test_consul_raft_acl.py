@@ -1,8 +1,8 @@
 """consul_raft with a token that may not read Raft state, against a real Consul 1.8.7 with ACLs on
 (default deny), replayed from a cassette (tests/unit/replay.py): one line at once, even when waiting."""
 
-from ansible_collections.sdstack.consul.plugins.module_utils.acl_objects import AclPolicy, AclToken, accessor_for
-from ansible_collections.sdstack.consul.plugins.module_utils.consul_api import ConsulClient
+from ansible_collections.sdstack.consul.plugins.module_utils._acl_objects import AclPolicy, AclToken, accessor_for
+from ansible_collections.sdstack.consul.plugins.module_utils._consul_api import ConsulClient
 from ansible_collections.sdstack.consul.plugins.modules import consul_raft
 from replay import ACL_AGENT_URL, management_token, sent
 

@@ -10,7 +10,7 @@ import socket
 import pytest
 from ansible.module_utils import _internal as module_internal
 
-from ansible_collections.sdstack.consul.plugins.module_utils.consul_api import ConsulClient
+from ansible_collections.sdstack.consul.plugins.module_utils._consul_api import ConsulClient
 from ansible_collections.sdstack.consul.plugins.modules import consul_service
 from replay import AGENT_URL, sent
 

@@ -13,9 +13,9 @@ import hashlib
 import json
 import re
 
-from ansible_collections.sdstack.consul.plugins.module_utils.addresses import is_address
-from ansible_collections.sdstack.consul.plugins.module_utils.consul_api import path_segment
-from ansible_collections.sdstack.consul.plugins.module_utils.consul_object import ConsulObject
+from ansible_collections.sdstack.consul.plugins.module_utils._addresses import is_address
+from ansible_collections.sdstack.consul.plugins.module_utils._consul_api import path_segment
+from ansible_collections.sdstack.consul.plugins.module_utils._consul_object import ConsulObject
 
 CHECK_KINDS = ("http", "tcp", "ttl", "grpc")
 _DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")

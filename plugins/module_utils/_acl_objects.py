@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import uuid
 
-from ansible_collections.sdstack.consul.plugins.module_utils.consul_api import ConsulError, path_segment
-from ansible_collections.sdstack.consul.plugins.module_utils.consul_object import ConsulObject
+from ansible_collections.sdstack.consul.plugins.module_utils._consul_api import ConsulError, path_segment
+from ansible_collections.sdstack.consul.plugins.module_utils._consul_object import ConsulObject
 
 # Accessor IDs derived from a token's secret: a fixed namespace, so the same secret always
 # names the same token, and the accessor (which is shown in logs) does not reveal the secret.

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.sdstack.consul.plugins.module_utils.consul_api import ConsulError
+from ansible_collections.sdstack.consul.plugins.module_utils._consul_api import ConsulError
 
 # Serf member status codes (serf.MemberStatus).
 SERF_STATUS = {0: "none", 1: "alive", 2: "leaving", 3: "left", 4: "failed"}
