@@ -61,7 +61,7 @@ def test_rejected_before_anything_changes(unchanged, extra, message):
         assert_refused(rc, out, [host], *(p.format(host=host) for p in parts))
 
 
-# The artifact role's get_url: retries 3, delay 3 (roles/_artifact/tasks/controller.yml).
+# The artifact role's get_url (its tasks/fetch.yml): retries 3, delay 3.
 RETRIES, DELAY = 3, 3
 
 
@@ -82,7 +82,8 @@ def test_failed_download_names_the_url_and_the_reason(unchanged, monkeypatch, tm
     for host in HOSTS:
         # Each failed attempt but the last prints a RETRYING line, the last one the fatal result.
         retries = logged_times(log, r"^FAILED - RETRYING: \[%s\b" % host)
-        last = logged_times(log, r"^fatal: \[%s -> localhost\]: FAILED!" % host)
+        # The download's own fatal line (it carries "attempts"); the rescue's one-line fail follows it.
+        last = logged_times(log, r'^fatal: \[%s -> localhost\]: FAILED! => \{"attempts"' % host)
         assert len(last) == 1 and len(retries) == (RETRIES if retried else 0), (host, retries, last)
         gaps = [(b - a).total_seconds() for a, b in zip(retries, retries[1:] + last)]
         # The delay, plus one attempt: a local get_url run that is refused at once.
