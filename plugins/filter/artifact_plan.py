@@ -10,10 +10,11 @@ spec cannot express (which fields each artifact type needs) in one line, before 
 from __future__ import annotations
 
 import json
+import os
 import re
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.sdstack.consul.plugins.filter.checksums import checksum_spec
+from ansible_collections.sdstack.consul.plugins.filter.checksums import checksum_entry, checksum_spec
 
 _STEM = re.compile(r"(\.zip|\.tar\.gz|\.tgz)$")
 
@@ -85,7 +86,50 @@ def artifact_download_failure(result, name, url):
     return " ".join(("%s: download of %s failed: %s" % (name, result.get("url") or url, answer)).split())
 
 
+def artifact_local_sums(stat, inputs):
+    """Where the digest of the controller-side file (``stat``: its stat result) is read from.
+
+    A bare binary's digest is the caller's ``sha256:<hex>`` or the one in the file at its
+    ``sha256:<URL>``; an archive's is its entry in the release checksum file beside it. ``lookup``,
+    ``terms`` and ``options`` are the controller lookup that reads that text; ``terms`` is empty when
+    there is nothing to read, also for a missing file, so no URL is fetched for it. ``source`` names
+    where the digest was looked for in a message.
+    """
+    binary = inputs.get("artifact_type", "archive") == "binary"
+    if binary:
+        spec = checksum_spec(inputs.get("artifact_checksum") or "")
+        sums = {"digest": spec["sha256"], "bare": True, "source": spec["url"] or "artifact_checksum",
+                "lookup": "ansible.builtin.url", "terms": [spec["url"]] if spec["url"] else [],
+                "options": {"split_lines": False}}
+    else:
+        path = "%s/%s" % (os.path.dirname(str(inputs.get("artifact_local_path") or "")), inputs["artifact_checksums"])
+        sums = {"digest": "", "bare": False, "source": path, "lookup": "ansible.builtin.file", "terms": [path],
+                "options": {}}
+    if not (stat or {}).get("exists"):
+        sums["terms"] = []
+    sums["archive"] = inputs["artifact_archive"]
+    return sums
+
+
+def artifact_local_verdict(stat, sums, text):
+    """Why the controller-side file (``stat``: its stat result) is refused, or '' when it is verified.
+
+    ``sums`` is artifact_local_sums' answer, ``text`` what its lookup read (None or empty when
+    nothing was read).
+    """
+    stat = stat or {}
+    if not stat.get("exists"):
+        return "no such file"
+    expected = sums["digest"] or checksum_entry(text or "", sums["archive"], bare=sums["bare"])
+    if len(expected) != 64:
+        return "no entry for %s in %s" % (sums["archive"], sums["source"])
+    if stat.get("checksum") != expected:
+        return "checksum mismatch: sha256 %s, expected %s" % (stat.get("checksum"), expected)
+    return ""
+
+
 class FilterModule:
     def filters(self):
         return {"artifact_plan": artifact_plan, "artifact_download_retryable": artifact_download_retryable,
-                "artifact_download_failure": artifact_download_failure}
+                "artifact_download_failure": artifact_download_failure, "artifact_local_sums": artifact_local_sums,
+                "artifact_local_verdict": artifact_local_verdict}

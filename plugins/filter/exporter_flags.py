@@ -107,6 +107,30 @@ def cadvisor_flags(settings):
     return {"args": args, "port": port, "wait_host": _wait_host(ip), "binary": binary}
 
 
+def exporter_package_failure(result, facts, name, package):
+    """One line for a failed package install (``result``: the apt task's failed result).
+
+    A distribution without the package is named with its release and the way out (the release
+    install); any other failure keeps apt's own message.
+    """
+    result = result or {}
+    facts = facts or {}
+    reason = result.get("msg", "installing %s failed" % package)
+    if "No package matching" in str(result.get("msg") or ""):
+        reason = "%s %s (%s) has no package %s; set %s_install_method: release" % (
+            facts.get("distribution"), facts.get("distribution_version"), facts.get("distribution_release"),
+            package, name)
+    return "%s: %s" % (name, reason)
+
+
+def exporter_unit_state(before, after, unit_changed):
+    """``restarted`` when the unit file changed or the binary did (its stat ``before`` and ``after``
+    the install), else ``started``: a running exporter keeps running undisturbed."""
+    binary_changed = (before or {}).get("checksum", "") != (after or {}).get("checksum", "")
+    return "restarted" if unit_changed or binary_changed else "started"
+
+
 class FilterModule:
     def filters(self):
-        return {"node_exporter_flags": node_exporter_flags, "cadvisor_flags": cadvisor_flags}
+        return {"node_exporter_flags": node_exporter_flags, "cadvisor_flags": cadvisor_flags,
+                "exporter_package_failure": exporter_package_failure, "exporter_unit_state": exporter_unit_state}

@@ -215,6 +215,20 @@ def prometheus_server(settings):
     }
 
 
+def prometheus_config_refusal(result):
+    """One line for a configuration the template task did not write (``result``: its failed result).
+
+    The template module reports a candidate promtool refused only as "failed to validate", with
+    promtool's reason over lines in its output; other failures keep their own message.
+    """
+    result = result or {}
+    if (result.get("msg") or "") != "failed to validate":
+        return result.get("msg", "writing the Prometheus configuration failed")
+    output = result.get("stderr") or result.get("stdout") or ""
+    return "promtool rejected the new Prometheus configuration (the live one is unchanged): " + " ".join(
+        str(output).split())
+
+
 class FilterModule:
     def filters(self):
-        return {"prometheus_server": prometheus_server}
+        return {"prometheus_server": prometheus_server, "prometheus_config_refusal": prometheus_config_refusal}

@@ -4,7 +4,8 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.sdstack.consul.plugins.filter.artifact_plan import (
-    FilterModule, artifact_download_failure, artifact_download_retryable, artifact_plan)
+    FilterModule, artifact_download_failure, artifact_download_retryable, artifact_local_sums, artifact_local_verdict,
+    artifact_plan)
 
 ARCHIVE = {"artifact_name": "prometheus", "artifact_archive": "prometheus-2.24.1.linux-amd64.tar.gz",
            "artifact_base_url": "http://m/v2.24.1", "artifact_checksums": "sha256sums.txt",
@@ -90,6 +91,56 @@ def test_download_failure_in_one_line():
     assert artifact_download_failure(None, "c", "u") == "c: download of u failed: unknown error"
 
 
+LOCAL_ARCHIVE = dict(ARCHIVE, artifact_local_path="/dl/prometheus-2.24.1.linux-amd64.tar.gz")
+LOCAL_BARE = dict(BARE, artifact_local_path="/dl/cadvisor-v0.38.7-linux-amd64")
+FOUND = {"exists": True, "checksum": "cd" * 32}
+
+
+def test_an_archive_is_checked_against_the_checksum_file_beside_it():
+    assert artifact_local_sums(FOUND, LOCAL_ARCHIVE) == {
+        "digest": "", "bare": False, "source": "/dl/sha256sums.txt", "lookup": "ansible.builtin.file",
+        "terms": ["/dl/sha256sums.txt"], "options": {}, "archive": "prometheus-2.24.1.linux-amd64.tar.gz"}
+
+
+def test_a_bare_binary_is_checked_against_the_callers_digest_or_the_file_at_its_url():
+    given = artifact_local_sums(FOUND, LOCAL_BARE)
+    assert (given["digest"], given["terms"], given["source"]) == ("ab" * 32, [], "artifact_checksum")
+    at_url = artifact_local_sums(FOUND, dict(LOCAL_BARE, artifact_checksum="sha256:file:///m/c.sha256"))
+    assert at_url == {"digest": "", "bare": True, "source": "file:///m/c.sha256", "lookup": "ansible.builtin.url",
+                      "terms": ["file:///m/c.sha256"], "options": {"split_lines": False},
+                      "archive": "cadvisor-v0.38.7-linux-amd64"}
+
+
+@pytest.mark.parametrize("inputs", [LOCAL_ARCHIVE, dict(LOCAL_BARE, artifact_checksum="sha256:http://m/c.sha256")])
+def test_nothing_is_read_for_a_missing_file(inputs):
+    assert artifact_local_sums({"exists": False}, inputs)["terms"] == []
+
+
+def _verdict(stat, inputs, text):
+    return artifact_local_verdict(stat, artifact_local_sums(stat, inputs), text)
+
+
+@pytest.mark.parametrize("stat,inputs,text,verdict", [
+    ({"exists": False}, LOCAL_ARCHIVE, [], "no such file"),
+    (FOUND, LOCAL_ARCHIVE, "cd" * 32 + "  prometheus-2.24.1.linux-amd64.tar.gz\n", ""),
+    (FOUND, LOCAL_ARCHIVE, None, "no entry for prometheus-2.24.1.linux-amd64.tar.gz in /dl/sha256sums.txt"),
+    (FOUND, LOCAL_ARCHIVE, "cd" * 32 + "  other.tar.gz",
+     "no entry for prometheus-2.24.1.linux-amd64.tar.gz in /dl/sha256sums.txt"),
+    # A checksum file of an archive always names the file; a lone digest is no entry.
+    (FOUND, LOCAL_ARCHIVE, "cd" * 32, "no entry for prometheus-2.24.1.linux-amd64.tar.gz in /dl/sha256sums.txt"),
+    (FOUND, LOCAL_ARCHIVE, "0" * 64 + "  prometheus-2.24.1.linux-amd64.tar.gz",
+     "checksum mismatch: sha256 %s, expected %s" % ("cd" * 32, "0" * 64)),
+    (FOUND, LOCAL_BARE, [], "checksum mismatch: sha256 %s, expected %s" % ("cd" * 32, "ab" * 32)),
+    (dict(FOUND, checksum="ab" * 32), LOCAL_BARE, [], ""),
+    (FOUND, dict(LOCAL_BARE, artifact_checksum="sha256:http://m/c.sha256"), "CD" * 32 + "\n", ""),
+    (FOUND, dict(LOCAL_BARE, artifact_checksum="sha256:http://m/c.sha256"), None,
+     "no entry for cadvisor-v0.38.7-linux-amd64 in http://m/c.sha256"),
+])
+def test_local_verdict(stat, inputs, text, verdict):
+    assert _verdict(stat, inputs, text) == verdict
+
+
 def test_filters_registered():
     assert set(FilterModule().filters()) == {"artifact_plan", "artifact_download_retryable",
-                                             "artifact_download_failure"}
+                                             "artifact_download_failure", "artifact_local_sums",
+                                             "artifact_local_verdict"}

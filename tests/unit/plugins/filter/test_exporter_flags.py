@@ -8,7 +8,7 @@ import yaml
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.sdstack.consul.plugins.filter.exporter_flags import (
-    FilterModule, cadvisor_flags, node_exporter_flags)
+    FilterModule, cadvisor_flags, exporter_package_failure, exporter_unit_state, node_exporter_flags)
 from prometheus_role import FIXTURES, ROOT
 
 SUM = "sha256:" + "ab" * 32
@@ -116,5 +116,32 @@ def test_seed_units_render_the_golden_files(role):
         assert out + "\n" == f.read()
 
 
+BOOKWORM = {"distribution": "Debian", "distribution_version": "12", "distribution_release": "bookworm"}
+
+
+@pytest.mark.parametrize("result,message", [
+    ({"failed": True, "msg": "No package matching 'cadvisor' is available"},
+     "cadvisor: Debian 12 (bookworm) has no package cadvisor; set cadvisor_install_method: release"),
+    ({"failed": True, "msg": "Failed to lock apt\nfor exclusive operation"},
+     "cadvisor: Failed to lock apt\nfor exclusive operation"),
+    ({"failed": True}, "cadvisor: installing cadvisor failed"),
+    ({"failed": True, "msg": ""}, "cadvisor: "),
+])
+def test_package_failure(result, message):
+    assert exporter_package_failure(result, BOOKWORM, "cadvisor", "cadvisor") == message
+
+
+@pytest.mark.parametrize("before,after,unit_changed,state", [
+    ({"checksum": "a"}, {"checksum": "a"}, False, "started"),
+    ({"checksum": "a"}, {"checksum": "a"}, True, "restarted"),
+    ({"checksum": "a"}, {"checksum": "b"}, False, "restarted"),
+    ({"exists": False}, {"checksum": "a"}, False, "restarted"),
+    ({"exists": False}, {"exists": False}, False, "started"),
+])
+def test_unit_state(before, after, unit_changed, state):
+    assert exporter_unit_state(before, after, unit_changed) == state
+
+
 def test_filters_registered():
-    assert set(FilterModule().filters()) == {"node_exporter_flags", "cadvisor_flags"}
+    assert set(FilterModule().filters()) == {"node_exporter_flags", "cadvisor_flags", "exporter_package_failure",
+                                             "exporter_unit_state"}

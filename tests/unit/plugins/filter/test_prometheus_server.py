@@ -4,7 +4,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.sdstack.consul.plugins.filter.prometheus_server import (
-    FilterModule, parse_version, prometheus_server)
+    FilterModule, parse_version, prometheus_config_refusal, prometheus_server)
 from prometheus_role import settings
 
 
@@ -108,5 +108,22 @@ def test_not_a_dict():
         prometheus_server([])
 
 
+REJECTED = "promtool rejected the new Prometheus configuration (the live one is unchanged): "
+
+
+@pytest.mark.parametrize("result,message", [
+    ({"msg": "failed to validate", "stdout": "Checking /tmp/x\n",
+      "stderr": "  FAILED: parsing YAML file /tmp/x:\n  error parsing regexp: invalid `(?=`\n"},
+     REJECTED + "FAILED: parsing YAML file /tmp/x: error parsing regexp: invalid `(?=`"),
+    ({"msg": "failed to validate", "stderr": "", "stdout": "Checking\n  SUCCESS?\n"}, REJECTED + "Checking SUCCESS?"),
+    ({"msg": "failed to validate"}, REJECTED),
+    ({"msg": "Destination directory /etc/prometheus does not exist"},
+     "Destination directory /etc/prometheus does not exist"),
+])
+def test_config_refusal_in_one_line(result, message):
+    assert prometheus_config_refusal(result) == message
+
+
 def test_filter_registered():
     assert FilterModule().filters()["prometheus_server"] is prometheus_server
+    assert FilterModule().filters()["prometheus_config_refusal"] is prometheus_config_refusal
