@@ -34,6 +34,10 @@ SETTINGS = {
     "tls", "tls_dir", "tls_verify_incoming_https", "acl", "acl_default_policy", "acl_down_policy",
     "gossip_encryption",
 }
+# Consul's own metrics for Prometheus (GET /v1/agent/metrics?format=prometheus): the endpoint
+# answers only while prometheus_retention_time is above zero, and without the host name in every
+# metric name, which Prometheus labels by target anyway. Same keys from 1.8 to 1.21.
+TELEMETRY = {"prometheus_retention_time": "60s", "disable_hostname": True}
 ACL_DEFAULT_POLICIES = ("allow", "deny")
 ACL_DOWN_POLICIES = ("allow", "deny", "extend-cache", "async-cache")
 
@@ -173,6 +177,7 @@ def consul_agent_config(instance, cluster, version, settings):
         "autopilot": settings["autopilot"] or {},
         "disable_update_check": True,
         "disable_anonymous_signature": True,
+        "telemetry": dict(TELEMETRY),
     }
     if ver[:2] < UI_CONFIG_SINCE:
         config["ui"] = ui_flag

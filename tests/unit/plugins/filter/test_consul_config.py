@@ -246,3 +246,18 @@ def test_security_view(over, expected):
 def test_security_view_refuses_a_non_boolean():
     with pytest.raises(AnsibleFilterError, match="^consul_gossip_encryption: 'sometimes' is not a boolean$"):
         cfg.consul_security(settings(consul_gossip_encryption="sometimes"))
+
+
+@pytest.mark.parametrize("version", LINES)
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_every_agent_serves_prometheus_metrics_without_host_names(scenario, version):
+    # /v1/agent/metrics?format=prometheus answers only with a retention time above zero.
+    for config in render(scenario, version):
+        assert config["telemetry"] == {"prometheus_retention_time": "60s", "disable_hostname": True}
+
+
+def test_telemetry_can_be_tuned_through_extra_config():
+    over = settings(consul_extra_config={"telemetry": {"prometheus_retention_time": "5m"}})
+    cluster = seed_cluster()
+    config = cfg.consul_agent_config(cluster[0], cluster, "1.21.2", over)
+    assert config["telemetry"] == {"prometheus_retention_time": "5m", "disable_hostname": True}
