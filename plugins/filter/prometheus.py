@@ -15,7 +15,8 @@ from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
 
 JOB_KEYS = {"job_name", "servers", "services", "tags_regex", "labelmap", "token", "scheme", "datacenter",
-            "refresh_interval", "allow_stale", "scrape_interval", "metrics_path", "tls_config"}
+            "refresh_interval", "allow_stale", "scrape_interval", "metrics_path", "tls_config", "params",
+            "scrape_scheme", "scrape_token", "scrape_tls_config"}
 # Prometheus tls_config keys that make sense for the Consul API.
 TLS_KEYS = {"ca_file", "cert_file", "key_file", "server_name", "insecure_skip_verify"}
 # bench/discovery.py measures registration -> target listed with 2s against Prometheus's own 30s
@@ -23,6 +24,12 @@ TLS_KEYS = {"ca_file", "cert_file", "key_file", "server_name", "insecure_skip_ve
 # managers pass changes on every 5s (discovery/manager.go updatert, scrape/manager.go reloader).
 DEFAULT_REFRESH_INTERVAL = "2s"
 LABELMAP_REGEX = "__meta_consul_service_metadata_(.+)"
+# A scrape's bearer token: `authorization` from Prometheus 2.26 on (the form newer releases
+# document); 2.24 and 2.25 know only `bearer_token` (the lab runs 2.24.1).
+AUTHORIZATION_SINCE = (2, 26)
+# The form the filter writes when the caller names no version: the newest.
+NEWEST = (3, 99)
+_PROM_VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.\d+)?(?:[-+][0-9A-Za-z.+-]*)?$")
 
 # Prometheus's duration syntax (model.ParseDuration): units largest first, each at most once.
 _DURATION = re.compile(r"^(\d+y)?(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$")
@@ -86,19 +93,68 @@ def check_regex(regex, where, key="tags_regex"):
     return regex
 
 
-def _tls_config(job, where, ca_file):
-    tls = job.get("tls_config")
+def _tls_config(job, where, ca_file, key="tls_config", scheme_key="scheme"):
+    """``key`` of ``job`` checked, or the CA ``ca_file`` alone when ``scheme_key`` is https."""
+    tls = job.get(key)
     if tls is None:
-        return {"ca_file": ca_file} if ca_file and job.get("scheme") == "https" else None
+        return {"ca_file": ca_file} if ca_file and job.get(scheme_key) == "https" else None
     if not isinstance(tls, dict):
-        _fail(where, "tls_config must be a dict (ca_file, cert_file, key_file, server_name, insecure_skip_verify)")
+        _fail(where, "%s must be a dict (ca_file, cert_file, key_file, server_name, insecure_skip_verify)" % key)
     unknown = sorted(set(tls) - TLS_KEYS)
     if unknown:
-        _fail(where, "tls_config: unknown key(s) %s (known: %s)" % (", ".join(unknown), ", ".join(sorted(TLS_KEYS))))
+        _fail(where, "%s: unknown key(s) %s (known: %s)" % (key, ", ".join(unknown), ", ".join(sorted(TLS_KEYS))))
     return dict(tls)
 
 
-def _job(job, index, ca_file=None):
+def _version(version):
+    """(major, minor) of a Prometheus release (string or tuple); None means the newest form."""
+    if version is None:
+        return NEWEST
+    if isinstance(version, (tuple, list)) and len(version) >= 2:
+        return int(version[0]), int(version[1])
+    m = _PROM_VERSION.match(str(version))
+    if not m:
+        raise AnsibleFilterError("prometheus_consul_scrape_configs: version %r is not a Prometheus release "
+                                 "(for example 2.24.1 or 3.5.0)" % (version,))
+    return int(m.group(1)), int(m.group(2))
+
+
+def _params(value, where):
+    """URL parameters of every scrape, as Prometheus reads them: name -> list of values."""
+    if not isinstance(value, dict) or not value:
+        _fail(where, "params must be a non-empty dict of name: value (or list of values), got %r" % (value,))
+    out = {}
+    for name, values in value.items():
+        values = [values] if isinstance(values, str) else values
+        if not isinstance(name, str) or not name:
+            _fail(where, "params: %r is not a parameter name" % (name,))
+        out[name] = _str_list(values, where, "params." + name)
+    return out
+
+
+def _scrape(job, where, ca_file, version):
+    """How Prometheus scrapes the discovered targets: scheme, bearer token, TLS (not the Consul API's)."""
+    out = {}
+    scheme = job.get("scrape_scheme")
+    if scheme is not None:
+        if scheme not in ("http", "https"):
+            _fail(where, "scrape_scheme %r must be http or https (how Prometheus scrapes the targets)" % (scheme,))
+        out["scheme"] = scheme
+    token = job.get("scrape_token")
+    if token is not None:
+        if not isinstance(token, str) or not token.strip():
+            _fail(where, "scrape_token must be a non-empty string (the bearer token sent to every target)")
+        if version < AUTHORIZATION_SINCE:
+            out["bearer_token"] = token.strip()
+        else:
+            out["authorization"] = {"type": "Bearer", "credentials": token.strip()}
+    tls = _tls_config(job, where, ca_file, "scrape_tls_config", "scrape_scheme")
+    if tls:
+        out["tls_config"] = tls
+    return out
+
+
+def _job(job, index, ca_file=None, version=NEWEST):
     where = "prometheus_consul_jobs[%d]" % index
     if not isinstance(job, dict):
         _fail(where, "each job must be a dict with job_name and servers, got %r" % (job,))
@@ -140,6 +196,9 @@ def _job(job, index, ca_file=None):
         if not str(job["metrics_path"]).startswith("/"):
             _fail(where, "metrics_path %r must start with /" % job["metrics_path"])
         out["metrics_path"] = str(job["metrics_path"])
+    if job.get("params") is not None:
+        out["params"] = _params(job["params"], where)
+    out.update(_scrape(job, where, ca_file, version))
     # One entry per server: discovery keeps working while any one of them answers.
     out["consul_sd_configs"] = [dict(server=s, **sd) for s in servers]
     relabel = []
@@ -153,17 +212,21 @@ def _job(job, index, ca_file=None):
     return out
 
 
-def prometheus_consul_scrape_configs(jobs, extra=None, ca_file=None):
+def prometheus_consul_scrape_configs(jobs, extra=None, ca_file=None, version=None):
     """Scrape configs for ``jobs`` (the role's job model), followed by ``extra`` as given.
 
-    ``ca_file`` verifies the Consul API of https jobs that bring no tls_config of their own.
+    ``ca_file`` verifies the Consul API of https jobs that bring no tls_config of their own, and
+    the targets of jobs scraped over https (scrape_scheme) without a scrape_tls_config.
+    ``version`` (the Prometheus release, a string or (major, minor)) picks the bearer token's
+    form; None writes the newest.
     """
+    version = _version(version)
     if jobs is None:
         jobs = []
     if not isinstance(jobs, (list, tuple)):
         raise AnsibleFilterError("prometheus_consul_jobs must be a list of jobs, got %s" % type(jobs).__name__)
     extra = list(extra or [])
-    out = [_job(job, i, ca_file) for i, job in enumerate(jobs)]
+    out = [_job(job, i, ca_file, version) for i, job in enumerate(jobs)]
     for i, cfg in enumerate(extra):
         if not isinstance(cfg, dict) or not cfg.get("job_name"):
             raise AnsibleFilterError("prometheus_scrape_configs[%d]: each scrape config needs a job_name" % i)

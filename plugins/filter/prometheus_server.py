@@ -179,7 +179,7 @@ def prometheus_server(settings):
     if not isinstance(settings, dict):
         _fail("prometheus_server needs a dict of the role's variables, got %s" % type(settings).__name__)
     s = settings
-    major, _minor = parse_version(s.get("prometheus_version"))
+    major, minor = parse_version(s.get("prometheus_version"))
     host, port = split_listen_address(s.get("prometheus_web_listen_address"), "prometheus_web_listen_address")
     prefix = _route_prefix(s.get("prometheus_web_external_url"), "prometheus_web_external_url")
     address = local_address(host, port)
@@ -196,7 +196,8 @@ def prometheus_server(settings):
     if not isinstance(extra, (list, tuple)):
         _fail("prometheus_scrape_configs must be a list of scrape configs, got %r" % (extra,))
     scrape_configs = prometheus_consul_scrape_configs(jobs, self_job + list(extra),
-                                                      ca_file if s.get("prometheus_consul_ca_src") else None)
+                                                      ca_file if s.get("prometheus_consul_ca_src") else None,
+                                                      version=(major, minor))
     fallback = _fallback(s, major)
     if fallback:
         for cfg in scrape_configs[:len(jobs)]:
@@ -211,7 +212,7 @@ def prometheus_server(settings):
         "port": port,
         "local_url": "http://%s%s" % (address, prefix),
         "uses_consul_sd": any("consul_sd_configs" in cfg for cfg in scrape_configs),
-        "has_secrets": any(isinstance(j, dict) and j.get("token") for j in jobs),
+        "has_secrets": any(isinstance(j, dict) and (j.get("token") or j.get("scrape_token")) for j in jobs),
     }
 
 

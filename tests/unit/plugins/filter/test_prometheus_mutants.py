@@ -28,15 +28,22 @@ def error(**job):
     ({"tls_config": {"ca": 1, "key": 2}}, "tls_config: unknown key(s) ca, key (known: ca_file, cert_file, "
                                           "insecure_skip_verify, key_file, server_name)"),
     ({"port": 1, "host": 2}, "unknown key(s) host, port (known: allow_stale, datacenter, job_name, labelmap, "
-                             "metrics_path, refresh_interval, scheme, scrape_interval, servers, services, "
-                             "tags_regex, tls_config, token)"),
+                             "metrics_path, params, refresh_interval, scheme, scrape_interval, scrape_scheme, "
+                             "scrape_tls_config, scrape_token, servers, services, tags_regex, tls_config, token)"),
     ({"servers": []}, "servers is empty: list one or more Consul HTTP API addresses (host:port), for example the "
                       "load balancer's or every server's"),
     ({"scheme": "ftp"}, "scheme 'ftp' must be http or https (how Prometheus talks to the Consul API)"),
     ({"metrics_path": "metrics"}, "metrics_path 'metrics' must start with /"),
+    ({"params": "format=prometheus"},
+     "params must be a non-empty dict of name: value (or list of values), got 'format=prometheus'"),
+    ({"params": {"format": [""]}}, "params.format must be a list of non-empty strings, got ['']"),
+    ({"scrape_scheme": "ftp"}, "scrape_scheme 'ftp' must be http or https (how Prometheus scrapes the targets)"),
+    ({"scrape_token": " "}, "scrape_token must be a non-empty string (the bearer token sent to every target)"),
+    ({"scrape_tls_config": {"ca": 1}}, "scrape_tls_config: unknown key(s) ca (known: ca_file, cert_file, "
+                                       "insecure_skip_verify, key_file, server_name)"),
 ], ids=["bool", "duration", "string-list", "scheme-in-server", "host-port", "unbalanced", "missing-paren",
         "regex-type", "tls-keys", "job-keys", "no-servers", "scheme",
-        "metrics-path"])
+        "metrics-path", "params-type", "params-empty-value", "scrape-scheme", "scrape-token", "scrape-tls-keys"])
 def test_each_refusal_is_exactly_one_line_naming_the_job(job, message):
     assert error(**job) == WHERE + message
 

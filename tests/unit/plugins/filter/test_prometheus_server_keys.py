@@ -24,6 +24,9 @@ EVERY_OPTION = dict(
         {"job_name": "own-tls", "servers": ["c:8501"], "scheme": "https",
          "tls_config": {"ca_file": "/a", "cert_file": "/b", "key_file": "/c", "server_name": "s",
                         "insecure_skip_verify": False}},
+        {"job_name": "agents", "servers": ["c:8501"], "scheme": "https", "services": ["consul-agent"],
+         "metrics_path": "/v1/agent/metrics", "params": {"format": "prometheus"}, "scrape_scheme": "https",
+         "scrape_token": "t", "scrape_tls_config": {"ca_file": "/a", "server_name": "s"}},
     ])
 
 
@@ -37,6 +40,7 @@ def emitted(config):
     out = [("global", k) for k in config["global"]]
     for job in config["scrape_configs"]:
         out += [("scrape_config", k) for k in job]
+        out += [("tls_config", k) for k in job.get("tls_config", {})]
         for sd in job.get("consul_sd_configs", []):
             out += [("consul_sd_config", k) for k in sd]
             out += [("tls_config", k) for k in sd.get("tls_config", {})]
