@@ -17,13 +17,13 @@ def test_seed_on_2_24():
     assert out["uses_consul_sd"] is True and out["has_secrets"] is False
     assert out["consul_ca_file"] == "/etc/prometheus/consul-ca.pem"
     assert [j["job_name"] for j in out["config"]["scrape_configs"]] == [
-        "consul-node-exporter", "consul-cadvisor-exporter", "prometheus"]
+        "consul-node-exporter", "consul-cadvisor-exporter", "consul-agents", "prometheus"]
     assert all("fallback_scrape_protocol" not in j for j in out["config"]["scrape_configs"])
 
 
 def test_3x_consul_jobs_fall_back_to_the_text_format():
     jobs = prometheus_server(settings("3.5.0"))["config"]["scrape_configs"]
-    assert [j.get("fallback_scrape_protocol") for j in jobs] == ["PrometheusText0.0.4", "PrometheusText0.0.4", None]
+    assert [j.get("fallback_scrape_protocol") for j in jobs] == ["PrometheusText0.0.4"] * 3 + [None]
     jobs = prometheus_server(settings("3.5.0", prometheus_fallback_scrape_protocol=""))["config"]["scrape_configs"]
     assert all("fallback_scrape_protocol" not in j for j in jobs)
 
