@@ -32,6 +32,8 @@ def wait_every_agent_up(list_targets, nodes, timeout=120):
     seen = {}
 
     def probe():
+        # The latest listing only: a target that was up and then vanished does not count.
+        seen.clear()
         seen.update(agent_targets(list_targets()))
         return want <= {node for node, t in seen.items() if t["health"] == "up"}
 
