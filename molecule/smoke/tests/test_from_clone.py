@@ -1,6 +1,7 @@
 """A new user's run of site.yml from a fresh clone, against a real lab host (smoke1): as a normal
-user with sudo (become), converging node_exporter (its Consul registration off: smoke's hosts run
-no agent), then a rerun and a --check run that change nothing.
+user with sudo (become), a --check run first (it must change nothing), then converging
+node_exporter (its Consul registration off: smoke's hosts run no agent), then a rerun and a --check
+run that report no change.
 
 The clone is a `git clone` of this checkout's commit; the runs see no ANSIBLE_* variable (Molecule's
 ANSIBLE_CONFIG would hide the clone's ansible.cfg), a temporary HOME whose ~/.ansible/collections
@@ -94,17 +95,45 @@ def _assert_ok(rc, out):
 
 
 def _sudo_lines(host):
-    """sudo's journal lines for operator1 (journald may take a moment to store them)."""
+    """sudo's journal lines for commands it ran as root for operator1."""
+    return SUDO_LINE.findall(host.run("journalctl --no-pager -o cat SYSLOG_IDENTIFIER=sudo").stdout)
+
+
+def _sudo_lines_after(host, before):
+    """The lines beyond the first ``before`` ones (journald may take a moment to store them)."""
     deadline = time.monotonic() + 15
     while True:
-        log = host.run("journalctl --no-pager -o cat SYSLOG_IDENTIFIER=sudo").stdout
-        lines = SUDO_LINE.findall(log)
+        lines = _sudo_lines(host)[before:]
         if lines or time.monotonic() > deadline:
             return lines
         time.sleep(1)
 
 
+@pytest.fixture(scope="module")
+def fresh_check(host, operator, user_run):
+    """A --check run before anything of node_exporter is on the host: (rc, output)."""
+    return user_run("--check")
+
+
+def test_check_mode_on_a_fresh_host_changes_nothing(host, fresh_check):
+    _rc, out = fresh_check
+    # It reached the host as operator1 (a run that never connected would change nothing too).
+    assert recap(out)[HOST]["unreachable"] == 0, out[-3000:]
+    for path in (BINARY, UNIT):
+        assert not host.file(path).exists, path
+    assert host.run("getent passwd node-exp").rc == 2, "check mode created the system user"
+
+
+# Check mode cannot start a unit whose file it did not write: ansible.builtin.systemd_service
+# fails "Could not find the requested service" (roles/_exporter/tasks/main.yml, "Run the unit ...").
+# strict: once the role handles check mode on a fresh host, this passes and the mark must go.
+@pytest.mark.xfail(strict=True, reason="the exporter role's --check fails on a host where its unit is not installed yet")
+def test_check_mode_on_a_fresh_host_succeeds(fresh_check):
+    _assert_ok(*fresh_check)
+
+
 def test_a_normal_user_with_sudo_converges_site_yml(host, operator, user_run):
+    sudo_before = len(_sudo_lines(host))
     rc, out = user_run()
     _assert_ok(rc, out)
     assert recap(out)[HOST]["changed"] > 0, out[-3000:]
@@ -116,7 +145,7 @@ def test_a_normal_user_with_sudo_converges_site_yml(host, operator, user_run):
     # The connection really was operator1 (it made Ansible's temporary folder) ...
     assert host.file(REMOTE_TMP).user == operator
     # ... and root came from sudo, on operator1's behalf.
-    assert _sudo_lines(host), host.run("journalctl --no-pager -o cat SYSLOG_IDENTIFIER=sudo").stdout[-2000:]
+    assert _sudo_lines_after(host, sudo_before), host.run("journalctl --no-pager -o cat SYSLOG_IDENTIFIER=sudo").stdout[-2000:]
 
 
 def test_the_users_rerun_changes_nothing(host, operator, user_run):
