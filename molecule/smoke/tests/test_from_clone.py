@@ -124,10 +124,6 @@ def test_check_mode_on_a_fresh_host_changes_nothing(host, fresh_check):
     assert host.run("getent passwd node-exp").rc == 2, "check mode created the system user"
 
 
-# Check mode cannot start a unit whose file it did not write: ansible.builtin.systemd_service
-# fails "Could not find the requested service" (roles/_exporter/tasks/main.yml, "Run the unit ...").
-# strict: once the role handles check mode on a fresh host, this passes and the mark must go.
-@pytest.mark.xfail(strict=True, reason="the exporter role's --check fails on a host where its unit is not installed yet")
 def test_check_mode_on_a_fresh_host_succeeds(fresh_check):
     _assert_ok(*fresh_check)
 
