@@ -50,8 +50,8 @@ all:
         node_exporter_consul_register: false
 """
 # sudo's own log line for a command run as root on operator1's behalf, e.g.
-# "operator1 : PWD=/home/operator1 ; USER=root ; COMMAND=/bin/sh -c echo BECOME-SUCCESS-... ; /usr/bin/python3 ..."
-SUDO_LINE = re.compile(rf"^\s*{USER} : .*USER=root ; COMMAND=/bin/sh -c echo BECOME-SUCCESS-", re.M)
+# "operator1 : PWD=/home/operator1 ; USER=root ; COMMAND=/bin/sh -c '?echo BECOME-SUCCESS-... ; /usr/bin/python3 ..."
+SUDO_LINE = re.compile(rf"^\s*{USER} : .*USER=root ; COMMAND=/bin/sh -c '?echo BECOME-SUCCESS-", re.M)
 
 
 @pytest.fixture(scope="module")
