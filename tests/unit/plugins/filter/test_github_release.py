@@ -58,6 +58,10 @@ def _no_field(release):
     del release["assets"][0]["digest"]
 
 
+def _empty(release):
+    release["assets"][0]["digest"] = ""
+
+
 def _sha512(release):
     release["assets"][0]["digest"] = "sha512:" + "ab" * 64
 
@@ -67,6 +71,7 @@ def _sha512(release):
      "release v0.49.1 publishes no digest for cadvisor-v0.49.1-linux-amd64 (GitHub lists digests only for assets"
      " uploaded since June 2025); set cadvisor_checksum to sha256:<64 hex digits> from the release notes"),
     (_edited(_no_field), {}, "release v0.60.5 publishes no digest for cadvisor-v0.60.5-linux-amd64"),
+    (_edited(_empty), {}, "release v0.60.5 publishes no digest for cadvisor-v0.60.5-linux-amd64"),
     (answer(), {"asset": "cadvisor-v0.60.5-linux-arm"},
      "release v0.60.5 has no asset cadvisor-v0.60.5-linux-arm (its assets: cadvisor-v0.60.5-linux-amd64,"
      " cadvisor-v0.60.5-linux-arm64)"),
