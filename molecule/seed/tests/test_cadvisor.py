@@ -68,7 +68,7 @@ def release_api():
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802 (http.server's name)
-            base, _, path = self.path[1:].partition("/")
+            base, path = (self.path[1:].split("/", 1) + [""])[:2]
             body = answers.get(base) if "/" + path == API_PATH else None
             self.send_response(200 if body else 404)
             self.send_header("Content-Type", "application/json")

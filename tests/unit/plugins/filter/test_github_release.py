@@ -148,8 +148,8 @@ def test_explicit_checksum_wins_and_the_api_answer_is_not_read():
 def test_the_answer_of_the_side_that_read_it_is_used():
     wanted = "sha256:" + hashlib.sha256(AMD64.encode()).hexdigest()
     assert cadvisor_checksum(model(), {"controller": answer(), "host": {"skipped": True}}, AMD64) == wanted
-    assert cadvisor_checksum(model(cadvisor_download_on="target"), {"controller": {"skipped": True},
-                                                                     "host": answer()}, AMD64) == wanted
+    by_host = {"controller": {"skipped": True}, "host": answer()}
+    assert cadvisor_checksum(model(cadvisor_download_on="target"), by_host, AMD64) == wanted
     with pytest.raises(AnsibleFilterError, match="could not be read"):
         cadvisor_checksum(model(), {"controller": {"skipped": True}, "host": answer()}, AMD64)
 
