@@ -5,8 +5,9 @@
 #   hashicorp/consul/<v>/consul_<v>_linux_amd64.zip            + consul_<v>_SHA256SUMS
 #   github/prometheus/<project>/releases/download/v<v>/<project>-<v>.linux-amd64.tar.gz + sha256sums.txt
 #   github/google/cadvisor/releases/download/v<v>/cadvisor-v<v>-linux-amd64 (a bare binary, as
-#     upstream ships it) + <binary>.sha256 (upstream prints sums in its release notes only; the
-#     role takes the sum as a value or as a checksum-file URL, and the lab uses this file)
+#     upstream ships it) + <binary>.sha256 (for tests of an explicit cadvisor_checksum URL)
+#   api/github/repos/google/cadvisor/releases/tags/v<v> (GitHub's release API answer, whose asset
+#     digests the cadvisor role verifies against when cadvisor_checksum is empty)
 # Prometheus 2.42.0 is Debian bookworm's build, which lacks Consul service discovery: tests use
 # it to prove the prometheus role refuses such a build with a clear message.
 # Archives are reproducible (fixed mtimes, owners, order) so checksums are stable.
@@ -22,6 +23,8 @@ ARTIFACTS=(
 )
 
 MIRROR=$LAB_CACHE/mirror
+# The address lab hosts download from, as the release API's browser_download_url gives it.
+LAB_MIRROR_URL_INNER=http://$LAB_MIRROR_IP:$LAB_MIRROR_PORT
 APT=$LAB_CACHE/apt
 key=$(sha256sum "$0" | cut -c1-12)
 
@@ -63,6 +66,23 @@ with zipfile.ZipFile(out, "w") as z, open(src, "rb") as f:
 PY
 }
 
+# release_json DIR TAG DOWNLOAD-URL: GitHub's "get a release by tag" answer for the files of DIR,
+# each asset with its name, size, browser_download_url and "digest": "sha256:<hex>".
+release_json() {
+  python3 - "$@" <<'PY'
+import hashlib, json, os, sys
+folder, tag, base = sys.argv[1:]
+assets = []
+for i, name in enumerate(sorted(os.listdir(folder)), 1):
+    with open(os.path.join(folder, name), "rb") as f:
+        data = f.read()
+    assets.append({"id": i, "name": name, "label": "", "state": "uploaded", "content_type": "application/octet-stream",
+                   "size": len(data), "digest": "sha256:" + hashlib.sha256(data).hexdigest(),
+                   "browser_download_url": "%s/%s" % (base, name)})
+print(json.dumps({"tag_name": tag, "name": tag, "draft": False, "prerelease": False, "assets": assets}, indent=2))
+PY
+}
+
 repackage() {
   local line pkg suite ver kind x deb dir stage
   stage=$(mktemp -d "$LAB_STATE/mirror-stage.XXXXXX")
@@ -91,7 +111,13 @@ repackage() {
         dir=$stage/github/google/cadvisor/releases/download/v$ver; mkdir -p "$dir"
         install -m 0755 "$x/usr/bin/cadvisor" "$dir/$bin"
         touch -d @0 "$dir/$bin"
-        (cd "$dir" && sha256sum "$bin" > "$bin.sha256") ;;
+        (cd "$dir" && sha256sum "$bin" > "$bin.sha256")
+        # GitHub's release API answer for the tag, at GitHub's path under api/github: the role reads
+        # the asset's digest from it when cadvisor_checksum is empty (production's path, only the
+        # base URL changed). Served as octet-stream by http.server; the role reads the text.
+        mkdir -p "$stage/api/github/repos/google/cadvisor/releases/tags"
+        release_json "$dir" "v$ver" "$LAB_MIRROR_URL_INNER/github/google/cadvisor/releases/download/v$ver" \
+          > "$stage/api/github/repos/google/cadvisor/releases/tags/v$ver" ;;
       node_exporter)
         local top=node_exporter-$ver.linux-amd64
         rm -rf "$stage/t"; mkdir -p "$stage/t/$top"

@@ -14,6 +14,7 @@ import json
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.sdstack.consul.plugins.filter.checksums import checksum_spec
+from ansible_collections.sdstack.consul.plugins.filter.github_release import github_release_digest
 from ansible_collections.sdstack.consul.plugins.filter.prometheus_server import split_listen_address
 from ansible_collections.sdstack.consul.plugins.module_utils._addresses import is_ip
 
@@ -83,7 +84,11 @@ def _port(value, var):
 def cadvisor_flags(settings):
     """cAdvisor's arguments from ``cadvisor_port``, ``cadvisor_listen_ip``, ``cadvisor_extra_args``.
 
-    Release installs also need ``cadvisor_checksum``: upstream publishes no checksum file.
+    A release install verifies the binary against ``cadvisor_checksum`` when it is set (air-gapped
+    users, mirrors), else against the digest GitHub's release API lists for the asset: upstream
+    publishes no checksum file. ``release_api`` is that API's URL and ``release_api_on`` where it is
+    read: ``controller`` (where the download or the controller-side file is checked), ``host``
+    (``cadvisor_download_on: target``) or ``""`` (nothing to read).
     """
     port = _port(settings.get("cadvisor_port"), "cadvisor_port")
     ip = str(settings.get("cadvisor_listen_ip") or "")
@@ -92,19 +97,40 @@ def cadvisor_flags(settings):
     extra = _extra(settings.get("cadvisor_extra_args") or [], "cadvisor_extra_args",
                    {"--port": "cadvisor_port", "--listen_ip": "cadvisor_listen_ip"})
     release = _method(settings, "cadvisor_install_method") == "release"
-    if release:
-        checksum = settings.get("cadvisor_checksum") or ""
-        if not checksum:
-            _fail("cadvisor_checksum is required for release installs: cAdvisor publishes its binaries without a"
-                  " checksum file; set sha256:<64 hex digits> (from the release notes) or sha256:<URL of a checksum"
-                  " file>")
+    checksum = settings.get("cadvisor_checksum") or ""
+    api_on = ""
+    if release and checksum:
         spec = checksum_spec(checksum)
         if not spec["sha256"] + spec["url"]:
             _fail("cadvisor_checksum %s is not sha256:<64 hex digits> or sha256:<URL of a checksum file>"
                   % json.dumps(checksum))
+    elif release:
+        # Read where the binary is checked: each host downloads for itself only with "target".
+        local = bool(settings.get("cadvisor_binary_path"))
+        api_on = "host" if settings.get("cadvisor_download_on") == "target" and not local else "controller"
+    api = "%s/repos/google/cadvisor/releases/tags/v%s" % (
+        str(settings.get("cadvisor_release_api_url") or "https://api.github.com").rstrip("/"),
+        settings.get("cadvisor_version"))
     args = ["--port=%d" % port] + (["--listen_ip=%s" % ip] if ip else []) + extra
     binary = _bin_dir(settings, "cadvisor_bin_dir") + "/cadvisor" if release else "/usr/bin/cadvisor"
-    return {"args": args, "port": port, "wait_host": _wait_host(ip), "binary": binary}
+    return {"args": args, "port": port, "wait_host": _wait_host(ip), "binary": binary,
+            "checksum": checksum if release else "", "release_api": api if api_on else "", "release_api_on": api_on}
+
+
+def cadvisor_checksum(cmd, answers, asset):
+    """The checksum the artifact role verifies cAdvisor's binary against.
+
+    ``cmd``: what ``cadvisor_flags`` returned; ``answers``: the release API's uri results by the
+    side that read it (``controller``, ``host``); ``asset``: the file the role downloads. The
+    user's ``cadvisor_checksum`` wins; else the asset's digest from the answer read on
+    ``cmd.release_api_on``, or one line saying why there is none.
+    """
+    cmd = cmd or {}
+    if not cmd.get("release_api_on"):
+        return cmd.get("checksum", "")
+    answer = (answers or {}).get(cmd["release_api_on"]) or {}
+    tag = cmd["release_api"].rsplit("/", 1)[-1]
+    return github_release_digest(answer, asset, tag, cmd["release_api"], "cadvisor_checksum")
 
 
 def exporter_package_failure(result, facts, name, package):
@@ -133,4 +159,5 @@ def exporter_unit_state(before, after, unit_changed):
 class FilterModule:
     def filters(self):
         return {"node_exporter_flags": node_exporter_flags, "cadvisor_flags": cadvisor_flags,
+                "cadvisor_checksum": cadvisor_checksum,
                 "exporter_package_failure": exporter_package_failure, "exporter_unit_state": exporter_unit_state}

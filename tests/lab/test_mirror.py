@@ -2,6 +2,7 @@
 download path works against it unchanged."""
 
 import hashlib
+import json
 import os
 import stat
 import tarfile
@@ -28,6 +29,8 @@ RELEASES = [
      ["prometheus-2.42.0.linux-amd64/prometheus", "prometheus-2.42.0.linux-amd64/promtool"]),
 ]
 CADVISOR = MIRROR / "github/google/cadvisor/releases/download/v0.38.7/cadvisor-v0.38.7-linux-amd64"
+# GitHub's release API path under the mirror's api/github base (cadvisor_release_api_url).
+CADVISOR_API = MIRROR / "api/github/repos/google/cadvisor/releases/tags/v0.38.7"
 
 
 def _entries(sums):
@@ -74,3 +77,18 @@ def test_cadvisor_is_a_bare_executable_with_its_sum():
     digest, name = (CADVISOR.parent / (CADVISOR.name + ".sha256")).read_text().split()
     assert name == CADVISOR.name
     assert hashlib.sha256(CADVISOR.read_bytes()).hexdigest() == digest
+
+
+def test_cadvisor_release_api_answer_lists_the_served_binarys_digest():
+    # The cadvisor role reads this as it reads api.github.com: the asset named like the file it
+    # downloads, its "digest" the sha256 of the binary the mirror serves.
+    release = json.loads(CADVISOR_API.read_text())
+    assert release["tag_name"] == "v0.38.7"
+    assets = {a["name"]: a for a in release["assets"]}
+    served = {p.name for p in CADVISOR.parent.iterdir()}
+    assert set(assets) == served, "the API lists every file of the release folder, nothing else"
+    for name, asset in assets.items():
+        data = (CADVISOR.parent / name).read_bytes()
+        assert asset["digest"] == "sha256:" + hashlib.sha256(data).hexdigest(), name
+        assert asset["size"] == len(data)
+        assert asset["browser_download_url"].endswith("/github/google/cadvisor/releases/download/v0.38.7/" + name)

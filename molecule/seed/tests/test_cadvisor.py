@@ -1,10 +1,14 @@
 """The seed scenario's second service: cAdvisor runs under a hardened unit, serves real container
 metrics and is registered with the inventory's fields and a passing check on the agent of its
-host. A wrong or missing checksum value is refused on every install path and leaves binary, unit
-and process alone."""
+host. Its binary is verified against the digest the release API (the mirror's copy of GitHub's)
+lists for it; a wrong digest, in the API or in cadvisor_checksum, and a release API with no usable
+digest are refused on every install path and leave binary, unit and process alone."""
 
 import hashlib
+import json
 import os
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -17,12 +21,72 @@ ADDR = "10.89.20.31"
 VERSION = "0.38.7"
 FILE = "cadvisor-v%s-linux-amd64" % VERSION
 RELEASE = Path(os.environ["LAB_MIRROR_DIR"]) / "github/google/cadvisor/releases/download" / ("v" + VERSION)
+# The mirror's copy of GitHub's release API answer (lab/mirror.sh), read by the role in converge.
+API_ANSWER = Path(os.environ["LAB_MIRROR_DIR"]) / "api/github/repos/google/cadvisor/releases/tags" / ("v" + VERSION)
+API_PATH = "/repos/google/cadvisor/releases/tags/v" + VERSION
 PLAYBOOK = Path(__file__).resolve().parents[1] / "cadvisor.yml"
 ZEROS = "sha256:" + "0" * 64
 
 
 def _mirror_sum():
     return (RELEASE / (FILE + ".sha256")).read_text().split()[0]
+
+
+def _api_digest():
+    assets = {a["name"]: a for a in json.loads(API_ANSWER.read_text())["assets"]}
+    return assets[FILE]["digest"]
+
+
+def _answer_with(change):
+    """The mirror's release API answer with one thing changed, as another release could answer."""
+    release = json.loads(API_ANSWER.read_text())
+    change(release)
+    return json.dumps(release).encode()
+
+
+def _no_digest(release):
+    # Assets uploaded before GitHub added digests (June 2025) answer "digest": null.
+    for asset in release["assets"]:
+        asset["digest"] = None
+
+
+def _zero_digest(release):
+    for asset in release["assets"]:
+        asset["digest"] = ZEROS
+
+
+def _no_amd64(release):
+    release["assets"] = [a for a in release["assets"] if a["name"] != FILE]
+
+
+@pytest.fixture(scope="module")
+def release_api():
+    """An API base on the controller (where the role reads the release with the default
+    cadvisor_download_on: controller) that answers GitHub's path with an edited copy of the
+    mirror's answer: ``release_api(change)`` returns the cadvisor_release_api_url to use."""
+    answers = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's name)
+            base, path = (self.path[1:].split("/", 1) + [""])[:2]
+            body = answers.get(base) if "/" + path == API_PATH else None
+            self.send_response(200 if body else 404)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body or b'{"message": "Not Found"}')
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    def serve(change):
+        answers[change.__name__] = _answer_with(change)
+        return "http://127.0.0.1:%d/%s" % (server.server_address[1], change.__name__)
+
+    yield serve
+    server.shutdown()
 
 
 def _state(host):
@@ -36,6 +100,8 @@ def test_binary_is_the_mirrored_one(host):
     assert (f.user, f.group, f.mode) == ("root", "root", 0o755)
     installed = host.check_output("sha256sum /usr/local/bin/cadvisor").split()[0]
     assert installed == _mirror_sum() == hashlib.sha256((RELEASE / FILE).read_bytes()).hexdigest()
+    # The value the role verified against: the asset's digest in the release API answer.
+    assert _api_digest() == "sha256:" + installed
 
 
 def test_unit_enabled_running_and_hardened(host):
@@ -88,10 +154,12 @@ MAY_CHANGE = {
                  "did not match %s; it was %s" % ("0" * 64, _mirror_sum()), id="wrong-sum-target"),
     pytest.param({"cadvisor_checksum": ZEROS, "cadvisor_binary_path": str(RELEASE / FILE)},
                  "checksum mismatch: sha256 %s, expected %s" % (_mirror_sum(), "0" * 64), id="wrong-sum-local-file"),
-    pytest.param({"cadvisor_checksum": ""}, "cadvisor_checksum is required for release installs: cAdvisor publishes"
-                 " its binaries without a checksum file; set sha256:<64 hex digits>", id="no-sum"),
     pytest.param({"cadvisor_checksum": "md5:0123"}, 'cadvisor_checksum "md5:0123" is not sha256:<64 hex digits>',
                  id="not-sha256"),
+    pytest.param({"cadvisor_version": "0.38.9"}, "/api/github/repos/google/cadvisor/releases/tags/v0.38.9 answered"
+                 " 404: no such release; check the version, or set cadvisor_checksum", id="api-unknown-release"),
+    pytest.param({"cadvisor_release_api_url": "http://127.0.0.1:9"}, "http://127.0.0.1:9/repos/google/cadvisor/"
+                 "releases/tags/v%s could not be read (HTTP -1: " % VERSION, id="api-unreachable"),
     pytest.param({"cadvisor_install_method": "package"}, "has no package cadvisor; set cadvisor_install_method: release",
                  id="no-distro-package"),
     pytest.param({"cadvisor_port": "http"}, "argument 'cadvisor_port' is of type str and we were unable to convert to"
@@ -104,15 +172,40 @@ def test_bad_input_is_refused_and_changes_nothing(host, request, extra, message)
     assert _state(host) == before, "a refused run changed the installed cAdvisor"
 
 
+@pytest.mark.parametrize("change,extra,message", [
+    # A release from before GitHub's digests: the way out is cadvisor_checksum.
+    pytest.param(_no_digest, {}, "release v%s publishes no digest for %s (GitHub lists digests only for assets"
+                 " uploaded since June 2025); set cadvisor_checksum to sha256:<64 hex digits>" % (VERSION, FILE),
+                 id="api-no-digest"),
+    pytest.param(_no_amd64, {}, "release v%s has no asset %s (its assets: %s.sha256)" % (VERSION, FILE, FILE),
+                 id="api-no-asset"),
+    # The API's digest goes through the same verification as a value the user sets.
+    pytest.param(_zero_digest, {}, "did not match %s; it was %s" % ("0" * 64, _mirror_sum()),
+                 id="api-wrong-digest-controller"),
+    pytest.param(_zero_digest, {"cadvisor_binary_path": str(RELEASE / FILE)},
+                 "checksum mismatch: sha256 %s, expected %s" % (_mirror_sum(), "0" * 64),
+                 id="api-wrong-digest-local-file"),
+])
+def test_release_api_without_a_usable_digest_is_refused(host, release_api, change, extra, message):
+    before = _state(host)
+    rc, out = run_playbook(PLAYBOOK, dict(extra, cadvisor_release_api_url=release_api(change)))
+    assert_refused(rc, out, ["consul-seed"], message)
+    assert _state(host) == before, "a refused run changed the installed cAdvisor"
+
+
 def test_declared_exceptions_are_the_documented_ones():
     assert_doc_declares(__file__, "changed>0", MAY_CHANGE)
 
 
 @pytest.mark.parametrize("extra", [
+    # The release API is then read on the host, which downloads for itself.
     {"cadvisor_download_on": "target"},
-    # The checksum URL is then read on the controller (a file:// URL would do for an air-gapped one).
+    # The release API's digest is then checked on the controller against the file there.
     {"cadvisor_binary_path": str(RELEASE / FILE)},
-], ids=["host-download", "controller-side-file"])
+    # An explicit value wins over the API (here an unreachable one, which is then not read).
+    {"cadvisor_checksum": "sha256:%s/github/google/cadvisor/releases/download/v%s/%s.sha256" % (
+        os.environ["LAB_MIRROR_URL"], VERSION, FILE), "cadvisor_release_api_url": "http://127.0.0.1:9"},
+], ids=["host-download", "controller-side-file", "explicit-checksum-url"])
 def test_other_install_paths_keep_the_same_binary_running(host, extra):
     before = _state(host)
     rc, out = run_playbook(PLAYBOOK, extra)

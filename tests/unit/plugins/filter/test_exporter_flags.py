@@ -45,11 +45,13 @@ def test_node_exporter_package_and_extra_args():
 
 def test_cadvisor_defaults_and_options():
     assert cadvisor() == {"args": ["--port=8080"], "port": 8080, "wait_host": "127.0.0.1",
-                          "binary": "/usr/local/bin/cadvisor"}
+                          "binary": "/usr/local/bin/cadvisor", "checksum": SUM, "release_api": "",
+                          "release_api_on": ""}
     out = cadvisor(cadvisor_port="8081", cadvisor_listen_ip="10.0.0.5", cadvisor_extra_args=["--docker_only=false"],
                    cadvisor_install_method="package", cadvisor_checksum="")
     assert out == {"args": ["--port=8081", "--listen_ip=10.0.0.5", "--docker_only=false"], "port": 8081,
-                   "wait_host": "10.0.0.5", "binary": "/usr/bin/cadvisor"}
+                   "wait_host": "10.0.0.5", "binary": "/usr/bin/cadvisor", "checksum": "", "release_api": "",
+                   "release_api_on": ""}
     assert cadvisor(cadvisor_listen_ip="::")["wait_host"] == "127.0.0.1"
     assert cadvisor(cadvisor_checksum="sha256:https://m/x.sha256")["port"] == 8080
 
@@ -78,8 +80,6 @@ def test_node_exporter_bad_values(change, message):
     ({"cadvisor_listen_ip": "0.0.0.0:8080"}, "cadvisor_listen_ip '0.0.0.0:8080' is not an IP address"),
     ({"cadvisor_extra_args": ["--port=9"]}, "cadvisor_extra_args: '--port=9' is set by the role (cadvisor_port)"),
     ({"cadvisor_extra_args": ["--listen_ip=1.2.3.4"]}, "is set by the role (cadvisor_listen_ip)"),
-    ({"cadvisor_checksum": ""}, "cadvisor_checksum is required for release installs: cAdvisor publishes its binaries"
-                                " without a checksum file; set sha256:<64 hex digits>"),
     ({"cadvisor_checksum": "md5:0123"}, 'cadvisor_checksum "md5:0123" is not sha256:<64 hex digits>'),
 ])
 def test_cadvisor_bad_values(change, message):
@@ -143,5 +143,5 @@ def test_unit_state(before, after, unit_changed, state):
 
 
 def test_filters_registered():
-    assert set(FilterModule().filters()) == {"node_exporter_flags", "cadvisor_flags", "exporter_package_failure",
-                                             "exporter_unit_state"}
+    assert set(FilterModule().filters()) == {"node_exporter_flags", "cadvisor_flags", "cadvisor_checksum",
+                                             "exporter_package_failure", "exporter_unit_state"}
