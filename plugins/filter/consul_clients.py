@@ -67,11 +67,14 @@ def consul_join_precheck(results, host="this host"):
     one line naming every address tried when it reached none: it could never join."""
     tried, reached = [], []
     for r in (results or {}).get("results", []) if isinstance(results, dict) else []:
+        if r.get("skipped"):
+            # Check mode: a check run of a new fleet starts no server, so none is tried.
+            continue
         addr = to_text(r.get("item"))
         tried.append(addr)
         # Registered with failed_when: false, so a timeout shows only as wait_for's failure
         # message (a success carries none).
-        if not r.get("failed") and not r.get("skipped") and not r.get("msg"):
+        if not r.get("failed") and not r.get("msg"):
             reached.append(addr)
     if tried and not reached:
         raise AnsibleFilterError("consul client %s reaches none of its servers (tried %s): nothing was changed"

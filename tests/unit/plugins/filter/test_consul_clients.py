@@ -190,3 +190,10 @@ def test_a_failed_server_or_a_missing_self_is_not_joined():
 def test_no_members_list_is_not_joined(answer):
     got = cl.consul_join_state(answer, servers(), "app1")
     assert got == {"joined": False, "missing": ["consul1", "consul2", "consul3", "app1"], "members": []}
+
+
+def test_a_skipped_precheck_tries_nothing():
+    # Check mode skips wait_for: per item, or the whole loop.
+    items = {"results": [{"item": "10.0.0.11:8301", "skipped": True, "changed": False}]}
+    assert cl.consul_join_precheck(items, "app1") == []
+    assert cl.consul_join_precheck({"skipped": True, "changed": False}, "app1") == []

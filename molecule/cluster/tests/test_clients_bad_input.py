@@ -1,0 +1,75 @@
+"""Bad input about client agents, against the running cluster: each run fails with a one-line
+reason naming the value, and the live configuration, binary and agents of every server and
+client are left exactly as they were."""
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from sdstack_molecule.playbook_run import run_playbook
+from sdstack_molecule.refusals import assert_refused
+
+HERE = Path(__file__).resolve().parent
+SERVERS = ["consul1", "consul2", "consul3"]
+CLIENTS = ["monitor", "app1", "app2"]
+ADDRESSES = {"consul1": "10.89.20.21", "consul2": "10.89.20.22", "consul3": "10.89.20.23"}
+testinfra_hosts = ["consul1"]  # the checks below address every host themselves
+
+
+def podman(*args):
+    return subprocess.run(["podman", *args], check=True, capture_output=True, text=True).stdout
+
+
+def snapshot():
+    """Bytes of every live agent config and of the binary, and each agent's PID, per host."""
+    return {h: podman("exec", h, "sh", "-c",
+                      "sha256sum /usr/local/bin/consul /etc/consul.d/*/consul.json /etc/consul.d/*/secrets.json"
+                      " /etc/systemd/system/consul@.service; systemctl show -p MainPID -p ActiveEnterTimestamp"
+                      " 'consul@*'")
+            for h in SERVERS + CLIENTS}
+
+
+@pytest.fixture
+def unchanged():
+    before = snapshot()
+    yield
+    assert snapshot() == before, "a rejected run changed the live cluster"
+
+
+def run(playbook, extra, tmp_path=None, groups=None):
+    more = []
+    if groups:
+        inv = tmp_path / "extra.yml"
+        inv.write_text(json.dumps(groups))
+        more = ["-i", str(inv)]
+    return run_playbook(HERE.parent / playbook, extra, *more)
+
+
+def test_a_host_in_both_groups_is_refused_on_every_host(unchanged, tmp_path):
+    # consul1 (a server) also listed as a client: the clients' play refuses on every host.
+    rc, out = run("clients.yml", {}, tmp_path, {"consul_clients": {"hosts": {"consul1": None}}})
+    assert_refused(rc, out, ["consul1"] + CLIENTS, "consul1 is in both ",
+                   "a host runs a server or a client agent, not both")
+
+
+def test_a_client_that_reaches_no_server_names_the_addresses_tried(unchanged):
+    # Nothing listens on port 9 of the servers: the client could never join.
+    rc, out = run("clients.yml", {"consul_ports": {"serf_lan": 9}, "consul_client_precheck_timeout": 2})
+    tried = ", ".join("%s:9" % ADDRESSES[s] for s in SERVERS)
+    for h in CLIENTS:
+        assert_refused(rc, out, [h], "consul client %s reaches none of its servers (tried %s): nothing was changed"
+                       % (h, tried))
+
+
+@pytest.mark.parametrize("playbook,extra,hosts,message", [
+    ("consul.yml", {"consul_group": "consul_sevrers"}, SERVERS,
+     "consul_group: 'consul_sevrers' is not an inventory group (the Consul servers' group)"),
+    ("clients.yml", {"consul_clients_group": "apps"}, CLIENTS,
+     "consul_clients_group: 'apps' is not an inventory group ({host} runs the consul role but is not in"
+     " consul_servers either)"),
+], ids=["unknown-servers-group", "unknown-clients-group"])
+def test_an_unknown_group_name_is_refused(unchanged, playbook, extra, hosts, message):
+    rc, out = run(playbook, extra)
+    for h in hosts:
+        assert_refused(rc, out, [h], message.format(host=h))
