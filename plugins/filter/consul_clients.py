@@ -103,10 +103,24 @@ def consul_join_state(members, servers, node):
     }
 
 
+def consul_client_acl_tokens(clients):
+    """One agent token per client agent, named agent-<node>: the rights of a node identity
+    (write its own node, read services), as a policy the role's token tasks create.
+
+    Consul's node identities (1.8.1+) would do the same, but the token module creates tokens
+    from policies; a policy of its own also shows the node's name in the policy list."""
+    return [{
+        "name": "agent-%s" % c["name"],
+        "description": "Consul client agent %s - its own node (node identity rights)" % c["name"],
+        "rules": 'node "%s" { policy = "write" }\nservice_prefix "" { policy = "read" }\n' % c["name"],
+    } for c in clients or []]
+
+
 class FilterModule:
     def filters(self):
         return {
             "consul_agent_mode": consul_agent_mode,
+            "consul_client_acl_tokens": consul_client_acl_tokens,
             "consul_client_instances": consul_client_instances,
             "consul_join_precheck": consul_join_precheck,
             "consul_join_state": consul_join_state,

@@ -197,3 +197,20 @@ def test_a_skipped_precheck_tries_nothing():
     items = {"results": [{"item": "10.0.0.11:8301", "skipped": True, "changed": False}]}
     assert cl.consul_join_precheck(items, "app1") == []
     assert cl.consul_join_precheck({"skipped": True, "changed": False}, "app1") == []
+
+
+# --- the secure profile ------------------------------------------------------------------
+
+def test_each_client_gets_its_own_agent_token_limited_to_its_node():
+    tokens = cl.consul_client_acl_tokens(clients())
+    assert [t["name"] for t in tokens] == ["agent-app1", "agent-app2"]
+    assert tokens[0]["rules"] == 'node "app1" { policy = "write" }\nservice_prefix "" { policy = "read" }\n'
+    # The names pass the secrets layout check next to the servers' token and the operator's.
+    names = cfg.consul_secrets_layout([{"name": "agent"}] + tokens + [{"name": "prometheus-sd"}], "/s", True)
+    assert names == ["agent", "agent-app1", "agent-app2", "prometheus-sd"]
+
+
+def test_an_operator_token_named_like_a_clients_is_refused():
+    tokens = [{"name": "agent"}] + cl.consul_client_acl_tokens(clients()) + [{"name": "agent-app2"}]
+    with pytest.raises(AnsibleFilterError, match="names must be unique"):
+        cfg.consul_secrets_layout(tokens, "/s", True)

@@ -175,3 +175,10 @@ def test_a_host_in_both_groups_stops_the_role():
                                   "consul_clients": ["app1", "consul1"]})
     with pytest.raises(Exception, match="consul1 is in both consul_servers"):
         _render(t, "{{ _consul_mode }}")
+
+
+def test_a_client_reads_its_own_agent_token_and_the_servers_the_shared_one():
+    assert _render(_fleet("app1", consul_acl=True), "{{ _consul_agent_token_name }}") == "agent-app1"
+    assert _render(_fleet("consul1", consul_acl=True), "{{ _consul_agent_token_name }}") == "agent"
+    names = [t["name"] for t in _render(_fleet("consul1", consul_acl=True), "{{ _consul_acl_tokens }}")]
+    assert names[:3] == ["agent", "agent-app1", "agent-app2"]
