@@ -116,11 +116,18 @@ def consul_client_acl_tokens(clients):
     } for c in clients or []]
 
 
+def consul_agent_token_name(local):
+    """The ACL token in this host's secrets.json: a client's own, or the servers' shared "agent"."""
+    clients = [i for i in local or [] if i.get("client")]
+    return consul_client_acl_tokens(clients)[0]["name"] if clients else "agent"
+
+
 class FilterModule:
     def filters(self):
         return {
             "consul_agent_mode": consul_agent_mode,
             "consul_client_acl_tokens": consul_client_acl_tokens,
+            "consul_agent_token_name": consul_agent_token_name,
             "consul_client_instances": consul_client_instances,
             "consul_join_precheck": consul_join_precheck,
             "consul_join_state": consul_join_state,

@@ -214,3 +214,8 @@ def test_an_operator_token_named_like_a_clients_is_refused():
     tokens = [{"name": "agent"}] + cl.consul_client_acl_tokens(clients()) + [{"name": "agent-app2"}]
     with pytest.raises(AnsibleFilterError, match="names must be unique"):
         cfg.consul_secrets_layout(tokens, "/s", True)
+
+
+def test_a_host_reads_its_own_agent_token():
+    assert cl.consul_agent_token_name(clients()[1:]) == "agent-app2"
+    assert cl.consul_agent_token_name(servers()[:1]) == "agent"
