@@ -6,6 +6,7 @@ import json
 import subprocess
 from pathlib import Path
 
+import consul
 import pytest
 from sdstack_molecule.playbook_run import run_playbook
 from sdstack_molecule.refusals import assert_refused
@@ -73,3 +74,19 @@ def test_an_unknown_group_name_is_refused(unchanged, playbook, extra, hosts, mes
     rc, out = run(playbook, extra)
     for h in hosts:
         assert_refused(rc, out, [h], message.format(host=h))
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "localhost"])
+def test_a_registration_on_a_named_agent_without_a_reachable_address_is_refused(unchanged, address):
+    # app1 pretends it cannot run an agent: its node_exporter would register on consul1's, with an
+    # address consul1 (and Prometheus) would resolve to themselves.
+    agents = {h: consul.Consul(host=a, port=8500, timeout=10) for h, a in (("consul1", "10.89.20.21"),
+                                                                          ("app1", "10.89.20.25"))}
+    before = {h: sorted(c.agent.services()) for h, c in agents.items()}
+    rc, out = run_playbook(HERE.parent / "node_exporter.yml",
+                           {"node_exporter_consul_agent_host": "consul1", "node_exporter_service_address": address},
+                           "--limit", "app1")
+    assert_refused(rc, out, ["app1"], "node_exporter of app1 registers on consul1's agent"
+                   " (node_exporter_consul_agent_host) but has no address consul1 can reach (got %r):"
+                   " set node_exporter_service_address" % address)
+    assert {h: sorted(c.agent.services()) for h, c in agents.items()} == before
