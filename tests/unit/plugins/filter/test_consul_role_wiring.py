@@ -182,3 +182,9 @@ def test_a_client_reads_its_own_agent_token_and_the_servers_the_shared_one():
     assert _render(_fleet("consul1", consul_acl=True), "{{ _consul_agent_token_name }}") == "agent"
     names = [t["name"] for t in _render(_fleet("consul1", consul_acl=True), "{{ _consul_acl_tokens }}")]
     assert names[:3] == ["agent", "agent-app1", "agent-app2"]
+
+
+def test_a_client_creates_only_its_own_token():
+    task = _task("service.yml", "Create this client agent's ACL token")
+    got = _render(_fleet("app2", consul_acl=True), task["vars"]["_consul_client_token"])
+    assert got["name"] == "agent-app2" and 'node "app2"' in got["rules"]
