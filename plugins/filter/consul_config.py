@@ -123,10 +123,10 @@ def consul_ports(instance, version):
     return out
 
 
-def _tls(settings, ver):
+def _tls(settings, ver, cert="server"):
     tls_dir = str(settings["tls_dir"]).rstrip("/")
-    files = {"ca_file": tls_dir + "/ca.pem", "cert_file": tls_dir + "/server.pem",
-             "key_file": tls_dir + "/server-key.pem"}
+    files = {"ca_file": tls_dir + "/ca.pem", "cert_file": "%s/%s.pem" % (tls_dir, cert),
+             "key_file": "%s/%s-key.pem" % (tls_dir, cert)}
     verify_https = _flag(settings["tls_verify_incoming_https"], "consul_tls_verify_incoming_https")
     if ver[:2] < TLS_STANZA_SINCE:
         return dict(files, verify_incoming_rpc=True, verify_incoming_https=verify_https, verify_outgoing=True,
@@ -150,8 +150,24 @@ def _acl(settings):
     return {"acl": {"enabled": True, "default_policy": default_policy, "down_policy": down_policy}}
 
 
+def _server_keys(cluster, settings):
+    """What only a server reads: it is a server, how many to wait for, Raft timing, autopilot."""
+    return {
+        "server": True,
+        "bootstrap_expect": len(cluster),
+        "performance": {"raft_multiplier": _int(settings["raft_multiplier"], "consul_raft_multiplier")},
+        "autopilot": settings["autopilot"] or {},
+    }
+
+
+def _client_keys():
+    """A client agent (consul_client_instances): no Raft, it joins the servers of ``cluster``."""
+    return {"server": False}
+
+
 def consul_agent_config(instance, cluster, version, settings):
-    """consul.json of ``instance`` (one entry of consul_instances) for Consul ``version``."""
+    """consul.json of ``instance`` (one entry of consul_instances or consul_client_instances) for
+    Consul ``version``; ``cluster`` is always the server instances (retry_join)."""
     ver = consul_version_tuple(version)
     settings = _settings(settings)
     tls = _flag(settings["tls"], "consul_tls")
@@ -159,11 +175,10 @@ def consul_agent_config(instance, cluster, version, settings):
     ports = consul_ports(instance, version)
     if tls:
         ports = dict(ports, http=-1, https=instance["ports"]["http"])
+    client = bool(instance.get("client"))
     config = {
         "datacenter": settings["datacenter"],
         "node_name": instance["name"],
-        "server": True,
-        "bootstrap_expect": len(cluster),
         "data_dir": instance["data_dir"],
         "log_level": instance.get("log_level") or settings["log_level"],
         "bind_addr": instance["address"],
@@ -171,20 +186,19 @@ def consul_agent_config(instance, cluster, version, settings):
         "client_addr": settings["client_address"] or "127.0.0.1 " + instance["address"],
         "ports": ports,
         "retry_join": consul_retry_join(cluster),
-        "performance": {"raft_multiplier": _int(settings["raft_multiplier"], "consul_raft_multiplier")},
         "leave_on_terminate": False,
         "skip_leave_on_interrupt": True,
-        "autopilot": settings["autopilot"] or {},
         "disable_update_check": True,
         "disable_anonymous_signature": True,
         "telemetry": dict(TELEMETRY),
     }
+    config.update(_client_keys() if client else _server_keys(cluster, settings))
     if ver[:2] < UI_CONFIG_SINCE:
         config["ui"] = ui_flag
     else:
         config["ui_config"] = {"enabled": ui_flag}
     if tls:
-        config = _merge(config, _tls(settings, ver))
+        config = _merge(config, _tls(settings, ver, "client" if client else "server"))
     if _flag(settings["acl"], "consul_acl"):
         config = _merge(config, _acl(settings))
     config = _merge(config, settings["extra_config"] or {})

@@ -109,14 +109,14 @@ def host_ports(hostvars, host, groups, own=None, role_groups=None):
 
     ``own`` lists the calling role's listeners (``port``, ``address``, ``user``), computed by
     that role (its variables may be play or role parameters, which ``hostvars`` lacks).
-    ``role_groups`` maps ``consul``, ``prometheus``, ``node_exporter`` and ``cadvisor`` to
-    their inventory groups (default: the role's name, ``consul_servers`` for consul). nginx's
+    ``role_groups`` maps ``consul``, ``consul_clients``, ``prometheus``, ``node_exporter`` and
+    ``cadvisor`` to their inventory groups (default: the role's name, ``consul_servers`` for consul). nginx's
     site (the consul_lb role) counts only when ``role_groups`` names its group as ``consul_lb``:
     a check made before any role runs (playbooks/site.yml) has no ``own`` listeners.
     """
     groups = groups or {}
-    role_groups = dict({"consul": "consul_servers", "prometheus": "prometheus", "node_exporter": "node_exporter",
-                        "cadvisor": "cadvisor"}, **(role_groups or {}))
+    role_groups = dict({"consul": "consul_servers", "consul_clients": "consul_clients", "prometheus": "prometheus",
+                        "node_exporter": "node_exporter", "cadvisor": "cadvisor"}, **(role_groups or {}))
     hv = hostvars[host]
 
     def runs(role):
@@ -125,7 +125,8 @@ def host_ports(hostvars, host, groups, own=None, role_groups=None):
     listeners = list(own or [])
     if runs("consul_lb"):
         listeners += _nginx_listeners(hv, host)
-    if runs("consul"):
+    # A client agent (consul_clients) binds the same ports as a one-instance server host.
+    if runs("consul") or runs("consul_clients"):
         listeners += _consul_listeners(hostvars, host)
     for role, address_var, port_var in LISTENERS:
         if runs(role):

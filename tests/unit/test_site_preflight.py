@@ -98,3 +98,13 @@ def test_one_bad_host_stops_every_host(collections):
         " (prometheus_web_listen_address)"], out[-3000:]
     assert "ok: [consul1]" in out
     assert "TASK [sdstack.consul." not in out and "PLAY [Consul servers]" not in out, out[-3000:]
+
+
+def test_a_client_agents_ports_are_in_the_preflight(collections):
+    # app1 runs a client agent (consul_clients) and cAdvisor: the agent's HTTP port counts there.
+    rc, out = run(collections, SITE, "cluster", {"cadvisor_port": 8500})
+    assert rc != 0
+    msgs = sorted(m.split(": ")[-1] for m in failure_messages(out))
+    assert msgs == ["port 8500 on %s is used by both consul %s (http port) and cadvisor (cadvisor_listen_ip/cadvisor_port)"
+                    % (h, h) for h in ("app1", "app2")], out[-3000:]
+    assert "TASK [sdstack.consul." not in out, out[-3000:]

@@ -126,3 +126,65 @@ def test_the_restart_task_hands_the_plan_its_registered_results():
 def test_the_roles_security_view(over, expected):
     t = templar("10.89.20.31", **over)
     assert _render(t, "{{ [_consul_secure, _consul_scheme, _consul_ca_path] }}") == expected
+
+
+def _fleet(host, **over):
+    """inventories/cluster's shape: three servers, app1 and app2 as client agents."""
+    hosts = ["consul1", "consul2", "consul3", "app1", "app2"]
+    hv = {h: {"ansible_host": "10.0.0.%d" % i} for i, h in enumerate(hosts, 11)}
+    groups = over.pop("groups", {"consul_servers": hosts[:3], "consul_clients": hosts[3:]})
+    t = templar("10.0.0.99", **over)
+    t.available_variables = dict(t.available_variables, hostvars=hv, groups=groups, inventory_hostname=host)
+    return t
+
+
+def test_a_client_host_gets_one_client_instance_that_joins_the_servers():
+    t = _fleet("app2")
+    assert _render(t, "{{ _consul_mode }}") == "client"
+    local = _render(t, "{{ _consul_local }}")
+    assert [(i["name"], i["address"], i.get("client")) for i in local] == [("app2", "10.0.0.15", True)]
+    task = _task("configure.yml", "Write each validated configuration")
+    conf = _render(t, task["ansible.builtin.copy"]["content"].replace(" | to_nice_json(indent=2) }}\n", " }}"),
+                   item=local[0])
+    assert conf["server"] is False and "bootstrap_expect" not in conf
+    assert conf["retry_join"] == ["10.0.0.11:8301", "10.0.0.12:8301", "10.0.0.13:8301"]
+    assert _render(t, "{{ _consul_cert_dns_name }}") == "client.dc1.consul"
+
+
+def test_a_server_host_still_gets_its_server_instance():
+    t = _fleet("consul2")
+    assert _render(t, "{{ _consul_mode }}") == "server"
+    assert [i["name"] for i in _render(t, "{{ _consul_local }}")] == ["consul2"]
+    assert _render(t, "{{ _consul_cert_dns_name }}") == "server.dc1.consul"
+
+
+def test_the_client_restart_plan_reads_the_joined_members():
+    t = _fleet("app1")
+    local = _render(t, "{{ _consul_local }}")
+    task = _task("service.yml", "Work out whether the client agent needs a restart")
+    got = _render(t, task["ansible.builtin.set_fact"]["_consul_client_restart_items"],
+                  _consul_started={"results": []}, _consul_unit={"changed": False}, _consul_tls_files={"skipped": True},
+                  _consul_config_files={"results": []}, _consul_secrets_files={"results": []},
+                  _consul_dropins={"results": []},
+                  _consul_join={"members": [{"name": "app1", "version": "1.8.6"}]})
+    assert [i["name"] for i in got] == [local[0]["name"]]
+
+
+def test_a_host_in_both_groups_stops_the_role():
+    t = _fleet("consul1", groups={"consul_servers": ["consul1", "consul2", "consul3"],
+                                  "consul_clients": ["app1", "consul1"]})
+    with pytest.raises(Exception, match="consul1 is in both consul_servers"):
+        _render(t, "{{ _consul_mode }}")
+
+
+def test_a_client_reads_its_own_agent_token_and_the_servers_the_shared_one():
+    assert _render(_fleet("app1", consul_acl=True), "{{ _consul_agent_token_name }}") == "agent-app1"
+    assert _render(_fleet("consul1", consul_acl=True), "{{ _consul_agent_token_name }}") == "agent"
+    names = [t["name"] for t in _render(_fleet("consul1", consul_acl=True), "{{ _consul_acl_tokens }}")]
+    assert names[:3] == ["agent", "agent-app1", "agent-app2"]
+
+
+def test_a_client_creates_only_its_own_token():
+    task = _task("service.yml", "Create this client agent's ACL token")
+    got = _render(_fleet("app2", consul_acl=True), task["vars"]["_consul_client_token"])
+    assert got["name"] == "agent-app2" and 'node "app2"' in got["rules"]
