@@ -46,9 +46,10 @@ install_prometheus_web() {
     (cd "$apt/debs" && retry 3 apt_web download "$p/$PROMETHEUS_WEB_SUITE") > "$apt/download.log" 2>&1 \
       || { cat "$apt/download.log" >&2; die "download of $p/$PROMETHEUS_WEB_SUITE failed"; }
   done
-  x=$(mktemp -d "$LAB_STATE/prometheus-web.XXXXXX")
-  # shellcheck disable=SC2064
-  trap "rm -rf '$x'" RETURN
+  # Unpacked inside the rootfs, so build_rootfs's cleanup covers a failure here (a RETURN trap of
+  # our own would replace build_rootfs's: bash keeps one, global).
+  x=$root/tmp/prometheus-web-debs
+  rm -rf "$x"; mkdir -p "$x"
   for p in "${PROMETHEUS_WEB_PACKAGES[@]}"; do
     deb=$(find "$apt/debs" -name "${p}_*.deb" | sort | tail -1)
     [ -n "$deb" ] || die "no .deb of $p downloaded"
@@ -59,6 +60,7 @@ install_prometheus_web() {
   cp -rL "$x/usr/share/prometheus/web" "$root/usr/share/prometheus/web" || die "prometheus web assets incomplete"
   # moment-timezone's raw zone data (160 MB) is not served: the pages load the bundle that embeds it.
   rm -rf "$root/usr/share/prometheus/web/static/moment-timezone/data"
+  rm -rf "$x"
   chmod -R u=rwX,go=rX "$root/usr/share/prometheus/web"
   for f in "${PROMETHEUS_WEB_EXPECTED[@]}"; do
     [ -s "$root/usr/share/prometheus/web/$f" ] || die "prometheus web assets: $f missing"
