@@ -2,11 +2,70 @@
 # Builds the lab host image: Debian bookworm that boots systemd as PID 1 under Podman.
 # The debootstrap tarball is cached, keyed by this script's content, so a rebuild
 # happens only when the recipe changes.
+# The image also carries the web assets of the lab's Prometheus build (see install_prometheus_web).
 . "$(dirname "$0")/lib.sh"
 
 PACKAGES=systemd,systemd-sysv,dbus,python3,python3-apt,sudo,iproute2,curl,ca-certificates,procps
 key=$(sha256sum "$0" | cut -c1-12)
 tarball=$LAB_CACHE/image-bookworm-$key.tar
+
+# The lab's Prometheus is Debian bullseye's 2.24.1 build (lab/mirror.sh repackages its binary in the
+# upstream layout). Unlike the upstream release, which embeds its web assets, Debian's build reads
+# the classic UI's templates and static files from /usr/share/prometheus/web at run time; its package
+# ships them there, partly as symlinks into these libjs-*/fonts packages. Without them every UI page
+# answers 500 ("open /usr/share/prometheus/web/templates/_base.html"). Giving them to the lab host
+# here (not in roles/prometheus) keeps the role on the upstream release's path: install the binary
+# and nothing else. Debian's build carries no React UI: its pages are under /classic/.
+PROMETHEUS_WEB_SUITE=bullseye
+PROMETHEUS_WEB_PACKAGES=(prometheus fonts-glyphicons-halflings libjs-bootstrap4 libjs-d3
+  libjs-eonasdan-bootstrap-datetimepicker libjs-jquery libjs-jquery-hotkeys libjs-moment libjs-moment-timezone
+  libjs-mustache libjs-popper.js libjs-rickshaw)
+# Files the classic targets page loads; checked after the copy so a missing package fails the build.
+PROMETHEUS_WEB_EXPECTED=(templates/_base.html templates/targets.html static/js/targets.js
+  static/jquery/jquery.min.js static/bootstrap4/js/bootstrap.min.js static/popper.js/popper.min.js
+  static/moment-timezone/moment-timezone-with-data.min.js
+  static/vendor/bootstrap4-glyphicons/fonts/glyphicons/glyphicons-halflings-regular.woff)
+
+# apt with private lists and cache, so the bullseye packages neither need nor touch the machine's sources.
+# Signatures and sums are checked against the machine's keyring, as lab/mirror.sh does.
+apt_web() {
+  local apt=$LAB_CACHE/apt-web
+  apt-get -q -o Dir::Etc::sourcelist="$apt/sources.list" -o Dir::Etc::sourceparts=/dev/null \
+    -o Dir::State::Lists="$apt/lists" -o Dir::Cache="$apt/cache" -o Dir::State::status=/dev/null \
+    -o Debug::NoLocking=1 -o APT::Sandbox::User=root "$@"
+}
+
+# install_prometheus_web ROOT: /usr/share/prometheus/web of Debian's build, symlinks resolved (the
+# libjs-* packages themselves are not installed on the host: bookworm's versions differ).
+install_prometheus_web() {
+  local root=$1 apt=$LAB_CACHE/apt-web x p deb f
+  mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$apt/debs"
+  printf 'deb %s %s main\n' "$DEBIAN_MIRROR" "$PROMETHEUS_WEB_SUITE" > "$apt/sources.list"
+  retry 3 apt_web update > "$apt/update.log" 2>&1 || { cat "$apt/update.log" >&2; die "apt update (prometheus web) failed"; }
+  for p in "${PROMETHEUS_WEB_PACKAGES[@]}"; do
+    (cd "$apt/debs" && retry 3 apt_web download "$p/$PROMETHEUS_WEB_SUITE") > "$apt/download.log" 2>&1 \
+      || { cat "$apt/download.log" >&2; die "download of $p/$PROMETHEUS_WEB_SUITE failed"; }
+  done
+  # Unpacked inside the rootfs, so build_rootfs's cleanup covers a failure here (a RETURN trap of
+  # our own would replace build_rootfs's: bash keeps one, global).
+  x=$root/tmp/prometheus-web-debs
+  rm -rf "$x"; mkdir -p "$x"
+  for p in "${PROMETHEUS_WEB_PACKAGES[@]}"; do
+    deb=$(find "$apt/debs" -name "${p}_*.deb" | sort | tail -1)
+    [ -n "$deb" ] || die "no .deb of $p downloaded"
+    dpkg-deb -x "$deb" "$x"
+  done
+  mkdir -p "$root/usr/share/prometheus"
+  # -L: the links point into packages the host does not have; a dangling one fails the copy.
+  cp -rL "$x/usr/share/prometheus/web" "$root/usr/share/prometheus/web" || die "prometheus web assets incomplete"
+  # moment-timezone's raw zone data (160 MB) is not served: the pages load the bundle that embeds it.
+  rm -rf "$root/usr/share/prometheus/web/static/moment-timezone/data"
+  rm -rf "$x"
+  chmod -R u=rwX,go=rX "$root/usr/share/prometheus/web"
+  for f in "${PROMETHEUS_WEB_EXPECTED[@]}"; do
+    [ -s "$root/usr/share/prometheus/web/$f" ] || die "prometheus web assets: $f missing"
+  done
+}
 
 build_rootfs() {
   local root
@@ -30,6 +89,8 @@ SRC
     cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
     chroot "$root" update-ca-certificates > /dev/null 2>&1
   fi
+  log "prometheus web assets from $PROMETHEUS_WEB_SUITE's packages"
+  install_prometheus_web "$root"
   # Pulled in by some Recommends; cannot work in a container and marks the system degraded.
   ln -sf /dev/null "$root/etc/systemd/system/nvmf-autoconnect.service"
   # An empty but "fresh" apt cache makes `apt: cache_valid_time` skip the update.

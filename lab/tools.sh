@@ -3,6 +3,8 @@
 #   .lab/venv          pinned Python tools (requirements/test.txt), rebuilt when the pins change
 #   .lab/collections   collections the tests and the secure profile need, taken from the `ansible` wheel on PyPI
 #                      (Galaxy is unreachable), plus this repo linked as sdstack.consul
+#   Debian's chromium + chromium-driver, for the browser tests (Selenium drives them by path: nothing
+#   downloads a browser or a driver at test time)
 . "$(dirname "$0")/lib.sh"
 
 PY=${PYTHON:-python3.11}
@@ -12,6 +14,7 @@ VENV=$LAB_STATE/venv
 ANSIBLE_WHEEL_VERSION=12.3.0
 TEST_COLLECTIONS=(containers/podman community/crypto)
 COLL=$LAB_STATE/collections
+BROWSER_PACKAGES=(chromium chromium-driver)
 
 # This machine's pip config names local indexes that may not exist; drop that noise only.
 quiet_pip() { grep -v "is ignored: it is neither a file nor a directory" >&2 || true; }
@@ -63,7 +66,21 @@ ensure_ansible_test_bootstrap() {
   install -m 0644 "$LAB_DIR/get-pip-standin.py" "$HOME/.ansible/test/cache/get_pip_${v//./_}.py"
 }
 
+ensure_browser_packages() {
+  local missing=() p
+  for p in "${BROWSER_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing ${missing[*]} (browser tests)"
+  retry 3 apt-get update -q > "$LAB_STATE/apt-browser.log" 2>&1 \
+    || { tail "$LAB_STATE/apt-browser.log" >&2; die "apt-get update failed"; }
+  DEBIAN_FRONTEND=noninteractive retry 3 apt-get install -y -q --no-install-recommends "${missing[@]}" \
+    >> "$LAB_STATE/apt-browser.log" 2>&1 || { tail "$LAB_STATE/apt-browser.log" >&2; die "apt-get install ${missing[*]} failed"; }
+}
+
 mkdir -p "$LAB_CACHE"
+timed browser ensure_browser_packages
 timed venv ensure_venv
 timed collections ensure_collections
 ensure_ansible_test_bootstrap
