@@ -80,8 +80,8 @@ def test_an_unknown_group_name_is_refused(unchanged, playbook, extra, hosts, mes
 def test_a_registration_on_a_named_agent_without_a_reachable_address_is_refused(unchanged, address):
     # app1 pretends it cannot run an agent: its node_exporter would register on consul1's, with an
     # address consul1 (and Prometheus) would resolve to themselves.
-    agents = {h: consul.Consul(host=a, port=8500, timeout=10) for h, a in (("consul1", "10.89.20.21"),
-                                                                          ("app1", "10.89.20.25"))}
+    addresses = (("consul1", "10.89.20.21"), ("app1", "10.89.20.25"))
+    agents = {h: consul.Consul(host=a, port=8500, timeout=10) for h, a in addresses}
     before = {h: sorted(c.agent.services()) for h, c in agents.items()}
     rc, out = run_playbook(HERE.parent / "node_exporter.yml",
                            {"node_exporter_consul_agent_host": "consul1", "node_exporter_service_address": address},

@@ -8,7 +8,7 @@ table), Prometheus's Consul jobs from its group_vars, and their targets from the
 
 from selenium.webdriver.common.by import By
 
-from sdstack_molecule.browser import (  # noqa: F401  pylint: disable=unused-import  (browser: a fixture)
+from sdstack_molecule.browser import (  # noqa: F401  pylint: disable=unused-import
     browser, consul_ui_services, failed_assets, prometheus_classic_targets, reload_until, save_screenshot,
     wait_until)
 from sdstack_molecule.pipeline_checks import ADDRESS, EXPORTERS, RUNNER, expected_targets
