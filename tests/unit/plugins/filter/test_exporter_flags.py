@@ -24,7 +24,9 @@ def cadvisor(**kw):
 
 
 def test_node_exporter_defaults():
-    assert node() == {"args": ["--web.listen-address=:9100"], "port": 9100, "wait_host": "127.0.0.1",
+    out = node()
+    assert out.pop("web")["enabled"] is False
+    assert out == {"args": ["--web.listen-address=:9100"], "port": 9100, "wait_host": "127.0.0.1",
                       "binary": "/usr/local/bin/node_exporter", "unit": "node_exporter",
                       "replaced_unit": "prometheus-node-exporter"}
 
