@@ -100,7 +100,8 @@ def test_seed_units_render_the_golden_files(role):
     defaults = _load("roles", role, "defaults", "main.yml")
     unit_settings = _load("roles", role, "vars", "main.yml")["_%s_unit_settings" % role]
     if role == "node_exporter":
-        model = node_exporter_flags(defaults)
+        # The seed has no secure profile: the web defaults' consul_tls is undefined there (false).
+        model = node_exporter_flags(dict(defaults, node_exporter_web_tls=False, node_exporter_web_basic_auth_users={}))
         context = dict(exporter_description="Prometheus node_exporter", exporter_unit_after=[],
                        exporter_documentation="https://github.com/prometheus/node_exporter",
                        exporter_system_user="node-exp", exporter_system_group="node-exp")
