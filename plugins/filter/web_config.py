@@ -14,6 +14,7 @@ import base64
 import hashlib
 import hmac
 import re
+import warnings
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
@@ -49,7 +50,10 @@ def _hashpw(password, setting):
     if bcrypt is not None:
         return bcrypt.hashpw(password.encode(), setting.encode()).decode()
     try:
-        import crypt  # pylint: disable=import-outside-toplevel,deprecated-module
+        # Python 3.11 and 3.12 warn that crypt goes in 3.13; where it is gone, bcrypt must be installed.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            import crypt  # pylint: disable=import-outside-toplevel,deprecated-module
     except ImportError:
         crypt = None
     hashed = crypt.crypt(password, setting) if crypt is not None else None

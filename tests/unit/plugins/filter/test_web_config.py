@@ -1,6 +1,6 @@
 """The web config model (exporter-toolkit's --web.config.file) and its users, hashes and checks."""
 
-import crypt  # pylint: disable=deprecated-module
+import warnings
 
 import pytest
 from ansible.errors import AnsibleFilterError
@@ -12,6 +12,10 @@ from ansible_collections.sdstack.consul.plugins.filter.web_config import (
     CHECK_MODE_PASSWORD, FilterModule, bcrypt_salt, web_config, web_health_check, web_password_files,
     web_password_hash, web_users)
 from prometheus_role import settings
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import crypt  # pylint: disable=deprecated-module,wrong-import-order,wrong-import-position
 
 
 def test_hash_is_bcrypt_stable_and_verifies():
