@@ -16,6 +16,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.sdstack.consul.plugins.filter.checksums import checksum_spec
 from ansible_collections.sdstack.consul.plugins.filter.github_release import github_release_digest
 from ansible_collections.sdstack.consul.plugins.filter.prometheus_server import split_listen_address
+from ansible_collections.sdstack.consul.plugins.filter.web_config import web_config
 from ansible_collections.sdstack.consul.plugins.module_utils._addresses import is_ip
 
 # A wildcard listener is reached on loopback from its own host.
@@ -47,8 +48,12 @@ def node_exporter_flags(settings):
     address = settings.get("node_exporter_listen_address")
     host, port = split_listen_address(address, "node_exporter_listen_address")
     extra = _extra(settings.get("node_exporter_extra_args") or [], "node_exporter_extra_args",
-                   {"--web.listen-address": "node_exporter_listen_address"})
-    out = {"args": ["--web.listen-address=%s" % address] + extra, "port": port, "wait_host": _wait_host(host)}
+                   {"--web.listen-address": "node_exporter_listen_address",
+                    "--web.config.file": "node_exporter_web_tls", "--web.config": "node_exporter_web_tls"})
+    # HTTPS and basic auth (exporter-toolkit's --web.config.file, node_exporter 1.5 and later).
+    web = web_config(settings, "node_exporter")
+    args = ["--web.listen-address=%s" % address] + (["--web.config.file=%s" % web["file"]] if web["enabled"] else [])
+    out = {"args": args + extra, "port": port, "wait_host": _wait_host(host), "web": web}
     # The role's unit takes the package's name when it runs the package's binary, so the
     # package's own unit file is overridden rather than run beside it.
     if _method(settings, "node_exporter_install_method") == "release":

@@ -16,7 +16,7 @@ from ansible.module_utils.parsing.convert_bool import boolean
 
 JOB_KEYS = {"job_name", "servers", "services", "tags_regex", "labelmap", "token", "scheme", "datacenter",
             "refresh_interval", "allow_stale", "scrape_interval", "metrics_path", "tls_config", "params",
-            "scrape_scheme", "scrape_token", "scrape_tls_config"}
+            "scrape_scheme", "scrape_token", "scrape_tls_config", "scrape_basic_auth"}
 # Prometheus tls_config keys that make sense for the Consul API.
 TLS_KEYS = {"ca_file", "cert_file", "key_file", "server_name", "insecure_skip_verify"}
 # bench/discovery.py measures registration -> target listed with 2s against Prometheus's own 30s
@@ -148,10 +148,33 @@ def _scrape(job, where, ca_file, version):
             out["bearer_token"] = token.strip()
         else:
             out["authorization"] = {"type": "Bearer", "credentials": token.strip()}
+    auth = job.get("scrape_basic_auth")
+    if auth is not None:
+        if token is not None:
+            # Prometheus accepts one authorization per scrape config.
+            _fail(where, "scrape_basic_auth and scrape_token exclude each other (one authorization per scrape)")
+        out["basic_auth"] = basic_auth(auth, where + ": scrape_basic_auth")
     tls = _tls_config(job, where, ca_file, "scrape_tls_config", "scrape_scheme")
     if tls:
         out["tls_config"] = tls
     return out
+
+
+def basic_auth(auth, where):
+    """Prometheus's basic_auth (username, password) from ``auth``, checked.
+
+    Targets behind an exporter-toolkit web config (--web.config.file) ask for these; the form is
+    the same from 2.24 to 3.x.
+    """
+    if not isinstance(auth, dict) or set(auth) != {"username", "password"}:
+        raise AnsibleFilterError("%s must be a dict with exactly username and password, got keys %s"
+                                 % (where, sorted(auth) if isinstance(auth, dict) else type(auth).__name__))
+    user, password = auth["username"], auth["password"]
+    if not isinstance(user, str) or not user or ":" in user:
+        raise AnsibleFilterError("%s: username %r is not a user name (non-empty, no colon)" % (where, user))
+    if not isinstance(password, str) or not password.strip():
+        raise AnsibleFilterError("%s: the password of %s is empty" % (where, user))
+    return {"username": user, "password": password.strip()}
 
 
 def _job(job, index, ca_file=None, version=NEWEST):

@@ -14,7 +14,9 @@ from urllib.parse import urlsplit
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
-from ansible_collections.sdstack.consul.plugins.filter.prometheus import is_duration, prometheus_consul_scrape_configs
+from ansible_collections.sdstack.consul.plugins.filter.prometheus import (basic_auth, is_duration,
+                                                                         prometheus_consul_scrape_configs)
+from ansible_collections.sdstack.consul.plugins.filter.web_config import web_config
 
 # The oldest release the role's flags and configuration are shaped for (tests/unit/fixtures/prometheus_keys).
 OLDEST = (2, 24)
@@ -41,7 +43,7 @@ FEATURES_DEFAULT_IN_3 = {
 # Flags the role sets itself from its variables: given again in prometheus_extra_args they would
 # be ambiguous (kingpin keeps the last) or, for the listen address, add a second listener.
 OWN_FLAGS = ("--config.file", "--storage.tsdb.path", "--storage.tsdb.retention.time", "--storage.tsdb.retention.size",
-             "--web.external-url", "--web.listen-address")
+             "--web.external-url", "--web.listen-address", "--web.config.file")
 WILDCARDS = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "[::]": "[::1]"}
 
 
@@ -174,7 +176,8 @@ def prometheus_server(settings):
 
     Returns ``config`` (prometheus.yml), ``flags`` (ExecStart's arguments in order), ``local_url``
     (the server as seen from its own host, route prefix included), ``uses_consul_sd``,
-    ``has_secrets`` (the config holds Consul tokens), ``consul_ca_file`` and ``major``.
+    ``has_secrets`` (the config holds Consul tokens or passwords), ``consul_ca_file``, ``major``, ``web``
+    (its web config, filter web_config) and ``client`` (ca_file, basic_auth: how the role reaches it).
     """
     if not isinstance(settings, dict):
         _fail("prometheus_server needs a dict of the role's variables, got %s" % type(settings).__name__)
@@ -187,10 +190,28 @@ def prometheus_server(settings):
     config_file = config_dir + "/prometheus.yml"
     ca_file = config_dir + "/consul-ca.pem"
 
+    web = web_config(dict(s, prometheus_web_config_dir=config_dir), "prometheus")
+    # How the role's tasks and the self-scrape reach the server: its web config's scheme, the
+    # cluster's CA that signed its certificate, the scrape user's credentials when it asks for them.
+    client = {}
+    if web["enabled"]:
+        client["ca_file"] = config_dir + "/web-ca.pem"
+    if web["basic_auth"]:
+        user = s.get("prometheus_web_scrape_user") or ""
+        users = s.get("prometheus_web_basic_auth_users") or {}
+        if user not in users:
+            _fail("prometheus_web_scrape_user %r is not one of prometheus_web_basic_auth_users (%s): the role and "
+                  "the self-scrape log in with it" % (user, ", ".join(sorted(users))))
+        client["basic_auth"] = basic_auth({"username": user, "password": users[user]}, "prometheus_web_scrape_user")
+
     self_job = []
     if _bool(s.get("prometheus_self_scrape", True), "prometheus_self_scrape"):
         self_job = [{"job_name": "prometheus", "metrics_path": prefix + "/metrics",
                      "static_configs": [{"targets": [address]}]}]
+        if web["enabled"]:
+            self_job[0].update({"scheme": "https", "tls_config": {"ca_file": client["ca_file"]}})
+        if "basic_auth" in client:
+            self_job[0]["basic_auth"] = dict(client["basic_auth"])
     jobs = s.get("prometheus_consul_jobs") or []
     extra = s.get("prometheus_scrape_configs") or []
     if not isinstance(extra, (list, tuple)):
@@ -206,13 +227,18 @@ def prometheus_server(settings):
     return {
         "major": major,
         "config": {"global": _global(s), "scrape_configs": scrape_configs},
-        "flags": _flags(s, major, config_file, {"listen": s["prometheus_web_listen_address"]}),
+        "flags": _flags(s, major, config_file, {"listen": s["prometheus_web_listen_address"]})
+        + (["--web.config.file=%s" % web["file"]] if web["enabled"] else []),
+        "web": web,
+        "client": client,
         "config_file": config_file,
         "consul_ca_file": ca_file,
         "port": port,
-        "local_url": "http://%s%s" % (address, prefix),
+        "local_url": "%s://%s%s" % (web["scheme"], address, prefix),
         "uses_consul_sd": any("consul_sd_configs" in cfg for cfg in scrape_configs),
-        "has_secrets": any(isinstance(j, dict) and (j.get("token") or j.get("scrape_token")) for j in jobs),
+        "has_secrets": "basic_auth" in client or any(
+            isinstance(j, dict) and (j.get("token") or j.get("scrape_token") or j.get("scrape_basic_auth"))
+            for j in jobs),
     }
 
 

@@ -8,16 +8,22 @@ import requests
 from sdstack_molecule.polling import wait_for
 from sdstack_molecule.refusals import assert_module_refused
 
-from conftest import ADDR, CA, client, get, module_failure, run_module, token
+from conftest import ADDR, CA, SECRETS, client, get, module_failure, run_module, token
 # unchanged is a fixture, used by name.
 from test_50_bad_input import unchanged  # noqa: F401  pylint: disable=unused-import
 
-PROM = "http://%s:9090" % ADDR
+# Prometheus serves HTTPS with basic auth under the secure profile (test_60_web_auth).
+PROM = "https://%s:9090" % ADDR
 LB = "https://%s" % ADDR
 
 
+def prom_auth():
+    return ("admin", (SECRETS / "web" / "admin.password").read_text().strip())
+
+
 def targets():
-    return requests.get(PROM + "/api/v1/targets", timeout=10).json()["data"]["activeTargets"]
+    return requests.get(PROM + "/api/v1/targets", auth=prom_auth(), verify=CA,
+                        timeout=10).json()["data"]["activeTargets"]
 
 
 def test_prometheus_discovers_with_its_own_token(box):

@@ -27,6 +27,9 @@ def secret_values():
     values = {"gossip.key": (SECRETS / "gossip.key").read_text().strip()}
     for f in (SECRETS / "acl").glob("*.token"):
         values["acl/" + f.name] = f.read_text().strip()
+    # The web config's basic-auth passwords (Prometheus and node_exporter).
+    for f in (SECRETS / "web").glob("*.password"):
+        values["web/" + f.name] = f.read_text().strip()
     for f in (SECRETS / "tls").rglob("*-key.pem"):
         name = str(f.relative_to(SECRETS))
         values[name + " PEM"] = [l for l in f.read_text().splitlines() if l and not l.startswith("-----")][0]

@@ -23,6 +23,9 @@ def settings(version="2.24.1", **overrides):
     values = dict(load_yaml("roles", "prometheus", "defaults", "main.yml"))
     values.update(load_yaml("inventories", "seed", "group_vars", "prometheus.yml"))
     values["prometheus_version"] = version
+    # No secure profile in the seed: the web defaults' consul_tls is undefined (false), and the
+    # role hands the model the users it read (none).
+    values.update(prometheus_web_tls=False, prometheus_web_basic_auth_users={})
     values.update(overrides)
     keys = load_yaml("roles", "prometheus", "vars", "main.yml")["_prometheus_settings"]
     return {k: values[k] for k in keys}

@@ -24,7 +24,9 @@ def cadvisor(**kw):
 
 
 def test_node_exporter_defaults():
-    assert node() == {"args": ["--web.listen-address=:9100"], "port": 9100, "wait_host": "127.0.0.1",
+    out = node()
+    assert out.pop("web")["enabled"] is False
+    assert out == {"args": ["--web.listen-address=:9100"], "port": 9100, "wait_host": "127.0.0.1",
                       "binary": "/usr/local/bin/node_exporter", "unit": "node_exporter",
                       "replaced_unit": "prometheus-node-exporter"}
 
@@ -98,7 +100,8 @@ def test_seed_units_render_the_golden_files(role):
     defaults = _load("roles", role, "defaults", "main.yml")
     unit_settings = _load("roles", role, "vars", "main.yml")["_%s_unit_settings" % role]
     if role == "node_exporter":
-        model = node_exporter_flags(defaults)
+        # The seed has no secure profile: the web defaults' consul_tls is undefined there (false).
+        model = node_exporter_flags(dict(defaults, node_exporter_web_tls=False, node_exporter_web_basic_auth_users={}))
         context = dict(exporter_description="Prometheus node_exporter", exporter_unit_after=[],
                        exporter_documentation="https://github.com/prometheus/node_exporter",
                        exporter_system_user="node-exp", exporter_system_group="node-exp")

@@ -28,7 +28,7 @@ def error(**job):
     ({"tls_config": {"ca": 1, "key": 2}}, "tls_config: unknown key(s) ca, key (known: ca_file, cert_file, "
                                           "insecure_skip_verify, key_file, server_name)"),
     ({"port": 1, "host": 2}, "unknown key(s) host, port (known: allow_stale, datacenter, job_name, labelmap, "
-                             "metrics_path, params, refresh_interval, scheme, scrape_interval, scrape_scheme, "
+                             "metrics_path, params, refresh_interval, scheme, scrape_basic_auth, scrape_interval, scrape_scheme, "
                              "scrape_tls_config, scrape_token, servers, services, tags_regex, tls_config, token)"),
     ({"servers": []}, "servers is empty: list one or more Consul HTTP API addresses (host:port), for example the "
                       "load balancer's or every server's"),

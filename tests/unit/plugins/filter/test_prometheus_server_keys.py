@@ -27,7 +27,11 @@ EVERY_OPTION = dict(
         {"job_name": "agents", "servers": ["c:8501"], "scheme": "https", "services": ["consul-agent"],
          "metrics_path": "/v1/agent/metrics", "params": {"format": "prometheus"}, "scrape_scheme": "https",
          "scrape_token": "t", "scrape_tls_config": {"ca_file": "/a", "server_name": "s"}},
-    ])
+        {"job_name": "behind-web-config", "servers": ["c:8501"], "scrape_scheme": "https",
+         "scrape_basic_auth": {"username": "prometheus", "password": "p"}},
+    ],
+    # HTTPS and basic auth of the server itself: its flag and the self-scrape's keys.
+    prometheus_web_tls=True, prometheus_web_basic_auth_users={"admin": "a", "prometheus": "p"})
 
 
 def keys(version):
@@ -41,6 +45,8 @@ def emitted(config):
     for job in config["scrape_configs"]:
         out += [("scrape_config", k) for k in job]
         out += [("tls_config", k) for k in job.get("tls_config", {})]
+        # basic_auth takes username and password in every release (common/config BasicAuth).
+        assert set(job.get("basic_auth", {})) <= {"username", "password"}
         for sd in job.get("consul_sd_configs", []):
             out += [("consul_sd_config", k) for k in sd]
             out += [("tls_config", k) for k in sd.get("tls_config", {})]
@@ -64,7 +70,8 @@ def test_every_emitted_key_exists_in_that_version(version):
 def test_every_emitted_flag_exists_in_that_version(version):
     out = prometheus_server(settings(version, prometheus_extra_args=["--web.enable-lifecycle"], **EVERY_OPTION))
     names = [flag.split("=", 1)[0] for flag in out["flags"]]
-    assert len(names) == 7 and not set(names) - set(keys(version)["flags"])
+    assert len(names) == 8 and not set(names) - set(keys(version)["flags"])
+    assert "--web.config.file" in names
 
 
 def test_the_removed_flags_are_those_the_fixtures_record():
