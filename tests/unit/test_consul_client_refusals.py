@@ -12,19 +12,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOK_BIN = Path(sys.executable).parent / "ansible-playbook"
 NOWHERE = {"ansible_connection": "ssh", "ansible_ssh_timeout": 1}
-
-
-@pytest.fixture(name="collections")
-def fixture_collections(tmp_path):
-    ns = tmp_path / "collections" / "ansible_collections" / "sdstack"
-    ns.mkdir(parents=True)
-    (ns / "consul").symlink_to(ROOT, target_is_directory=True)
-    return tmp_path / "collections"
 
 
 def run(collections, hosts, extra=None, inventory_extra=None):

@@ -21,15 +21,6 @@ PLAYBOOK_BIN = Path(sys.executable).parent / "ansible-playbook"
 NOWHERE = {"ansible_host": "192.0.2.1", "ansible_connection": "ssh", "ansible_ssh_timeout": 1}
 
 
-@pytest.fixture(name="collections")
-def fixture_collections(tmp_path):
-    """A collections path holding only this checkout, as sdstack.consul."""
-    ns = tmp_path / "collections" / "ansible_collections" / "sdstack"
-    ns.mkdir(parents=True)
-    (ns / "consul").symlink_to(ROOT, target_is_directory=True)
-    return tmp_path / "collections"
-
-
 def run(collections, playbook, inventory, extra=None):
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
     env.update(ANSIBLE_COLLECTIONS_PATH=str(collections), ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="0",

@@ -4,32 +4,18 @@ a restarted client comes back with its services. Independent clients only: pytho
 Prometheus's and nginx's HTTP APIs through `requests`, systemd and the consul CLI on the host."""
 
 import json
-import os
 import re
 from datetime import datetime
-from pathlib import Path
 
 import consul
-import requests
 import testinfra
-import yaml
-from testinfra.utils.ansible_runner import AnsibleRunner
 
+from sdstack_molecule.pipeline_checks import ADDRESS, EXPORTERS, HTTP, RUNNER
 from sdstack_molecule.polling import wait_for
 
-RUNNER = AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"])
 CLIENTS = RUNNER.get_hosts("consul_clients")
 SERVERS = RUNNER.get_hosts("consul_servers")
 testinfra_hosts = CLIENTS
-ADDRESS = {p["name"]: p["ip"] for p in yaml.safe_load(
-    (Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"]) / "molecule.yml").read_text())["platforms"]}
-HTTP = requests.Session()
-HTTP.trust_env = False  # lab addresses only
-# What each exporter registers (service id = name) and the job Prometheus puts it in.
-EXPORTERS = {
-    "node_exporter": dict(job="consul-node-exporter", service="node-exporter", port=9100),
-    "cadvisor": dict(job="consul-cadvisor-exporter", service="cadvisor-exporter", port=8080),
-}
 PROMETHEUS = "http://%s:9090" % ADDRESS[RUNNER.get_hosts("prometheus")[0]]
 LB = "http://%s:80" % ADDRESS[RUNNER.get_hosts("consul_lb")[0]]
 # The restart test's victim: an application host with both exporters.
