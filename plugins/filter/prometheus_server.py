@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
-from ansible_collections.sdstack.consul.plugins.filter.prometheus import (basic_auth, is_duration,
-                                                                         prometheus_consul_scrape_configs)
+from ansible_collections.sdstack.consul.plugins.filter.prometheus import (
+    basic_auth, is_duration, prometheus_consul_scrape_configs)
 from ansible_collections.sdstack.consul.plugins.filter.web_config import web_config
 
 # The oldest release the role's flags and configuration are shaped for (tests/unit/fixtures/prometheus_keys).

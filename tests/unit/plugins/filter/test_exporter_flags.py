@@ -27,8 +27,8 @@ def test_node_exporter_defaults():
     out = node()
     assert out.pop("web")["enabled"] is False
     assert out == {"args": ["--web.listen-address=:9100"], "port": 9100, "wait_host": "127.0.0.1",
-                      "binary": "/usr/local/bin/node_exporter", "unit": "node_exporter",
-                      "replaced_unit": "prometheus-node-exporter"}
+                   "binary": "/usr/local/bin/node_exporter", "unit": "node_exporter",
+                   "replaced_unit": "prometheus-node-exporter"}
 
 
 @pytest.mark.parametrize("address,wait_host", [("0.0.0.0:9100", "127.0.0.1"), ("[::]:9100", "127.0.0.1"),
