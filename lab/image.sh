@@ -5,7 +5,7 @@
 # The image also carries the web assets of the lab's Prometheus build (see install_prometheus_web).
 . "$(dirname "$0")/lib.sh"
 
-PACKAGES=systemd,systemd-sysv,dbus,python3,python3-apt,sudo,iproute2,curl,ca-certificates,procps
+PACKAGES=systemd,systemd-sysv,dbus,python3,python3-apt,sudo,iproute2,curl,ca-certificates,procps,openssh-server
 key=$(sha256sum "$0" | cut -c1-12)
 tarball=$LAB_CACHE/image-bookworm-$key.tar
 
@@ -67,6 +67,30 @@ install_prometheus_web() {
   done
 }
 
+# configure_sshd ROOT: Ansible reaches the lab hosts over SSH, as it reaches a real fleet. Each host
+# makes its own host keys at first boot (the ones debootstrap made would be shared by every host);
+# the lab's key (lab/lab up, .lab/ssh) is bind-mounted at /etc/ssh/lab_authorized_keys when a host is
+# created and lets in any account that exists, so a test can log in as a normal user too.
+configure_sshd() {
+  local root=$1
+  rm -f "$root"/etc/ssh/ssh_host_*
+  mkdir -p "$root/etc/systemd/system/ssh.service.d"
+  cat > "$root/etc/systemd/system/ssh.service.d/lab-host-keys.conf" <<'UNIT'
+[Service]
+ExecStartPre=
+ExecStartPre=/usr/bin/ssh-keygen -A
+ExecStartPre=/usr/sbin/sshd -t
+UNIT
+  cat > "$root/etc/ssh/sshd_config.d/lab.conf" <<'CONF'
+AuthorizedKeysFile .ssh/authorized_keys /etc/ssh/lab_authorized_keys
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UseDNS no
+MaxSessions 32
+MaxStartups 64:30:128
+CONF
+}
+
 build_rootfs() {
   local root
   root=$(mktemp -d "$LAB_STATE/rootfs.XXXXXX")
@@ -89,6 +113,7 @@ SRC
     cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
     chroot "$root" update-ca-certificates > /dev/null 2>&1
   fi
+  configure_sshd "$root"
   log "prometheus web assets from $PROMETHEUS_WEB_SUITE's packages"
   install_prometheus_web "$root"
   # Pulled in by some Recommends; cannot work in a container and marks the system degraded.

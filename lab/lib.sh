@@ -8,6 +8,7 @@ LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(dirname "$LAB_DIR")
 LAB_STATE=${LAB_STATE:-$REPO_DIR/.lab}
 LAB_CACHE=$LAB_STATE/cache
+LAB_SSH_KEY=$LAB_STATE/ssh/id_ed25519
 
 # The lab network is owned by the lab (not by Molecule) so the mirror can live on it
 # across scenarios; fixed subnet => fixed host addresses in scenarios and inventories.
