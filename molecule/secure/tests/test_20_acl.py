@@ -5,7 +5,7 @@ from datetime import datetime
 
 import requests
 
-from conftest import CA, PORTS, SECRETS, api, client, get, token
+from conftest import CA, CLIENT, PORTS, SECRETS, api, client, get, token
 
 
 def test_anonymous_reads_are_denied():
@@ -36,7 +36,8 @@ def test_each_token_has_its_own_policy_and_nothing_more():
     mgmt = client(token("bootstrap"))
     names = {t["Description"]: [p["Name"] for p in t["Policies"]] for t in mgmt.acl.tokens.list()
              if t.get("Policies")}
-    for name in ["agent", "prometheus-sd", "service-registration"]:
+    # The servers' shared agent token, the client agent's own (agent-<node>), and the clients'.
+    for name in ["agent", "agent-" + CLIENT, "prometheus-sd", "service-registration", "consul-agent-metrics"]:
         assert [name] in names.values(), names
     prom = token("prometheus-sd")
     reg = token("service-registration")
