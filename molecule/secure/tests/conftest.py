@@ -1,6 +1,8 @@
 """The secure scenario's shared facts: addresses, the controller's secrets, authenticated clients."""
 
 import os
+import re
+from datetime import datetime
 from pathlib import Path
 
 import consul
@@ -39,6 +41,25 @@ def get(path, tok=None, port=8500, addr=ADDR, **kw):
 
 def client(tok, port=8500, addr=ADDR):
     return consul.Consul(host=addr, port=port, scheme="https", verify=CA, token=tok)
+
+
+def token_created(policy):
+    """Epoch seconds of the CreateTime of the token whose only policy is ``policy``."""
+    tokens = get("/v1/acl/tokens", token("bootstrap")).json()
+    accessor = [t for t in tokens if [p["Name"] for p in t.get("Policies") or []] == [policy]][0]["AccessorID"]
+    created = get("/v1/acl/token/" + accessor, token("bootstrap")).json()["CreateTime"]
+    return datetime.fromisoformat(re.sub(r"(\.\d{1,6})\d*", r"\1", created).replace("Z", "+00:00")).timestamp()
+
+
+def journal_since(host, unit, since):
+    """(epoch, text) of the unit's journal lines at or after ``since``. The unit's whole journal
+    is read and filtered here: a wrong unit name or an empty journal fails (the agent's start line
+    is always there) instead of reading as "nothing went wrong"."""
+    lines = [line.split(" ", 1) for line in
+             host.check_output("journalctl -u %s --no-pager -o short-unix" % unit).splitlines()
+             if line[:1].isdigit()]
+    assert any("Consul agent running!" in text for _t, text in lines), (unit, lines[:5])
+    return [(float(t), text) for t, text in lines if float(t) >= since]
 
 
 @pytest.fixture(scope="session")

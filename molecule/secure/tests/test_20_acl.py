@@ -1,11 +1,8 @@
 """ACLs: default deny, bootstrapped once, one token per client with only what it needs."""
 
-import re
-from datetime import datetime
-
 import requests
 
-from conftest import CA, CLIENT, PORTS, SECRETS, api, client, get, token
+from conftest import CA, CLIENT, PORTS, SECRETS, api, client, get, journal_since, token, token_created
 
 
 def test_anonymous_reads_are_denied():
@@ -55,17 +52,7 @@ def test_each_token_has_its_own_policy_and_nothing_more():
 def test_servers_sync_with_their_agent_token(box):
     # Node info and service sync run with the agent token: they failed ("ACL not found") only
     # until the token was created, never after.
-    accessor = [t for t in client(token("bootstrap")).acl.tokens.list()
-                if [p["Name"] for p in t.get("Policies") or []] == ["agent"]][0]["AccessorID"]
-    created = get("/v1/acl/token/" + accessor, token("bootstrap")).json()["CreateTime"]
-    stamp = datetime.fromisoformat(re.sub(r"(\.\d{1,6})\d*", r"\1", created).replace("Z", "+00:00"))
-    since = stamp.timestamp() + 10
+    since = token_created("agent") + 10
     for node in PORTS:
-        # The unit's whole journal, filtered here: a wrong unit name or an empty journal fails
-        # (the startup lines are always there) instead of reading as "no failure".
-        lines = [line.split(" ", 1) for line in
-                 box.check_output("journalctl -u consul@%s --no-pager -o short-unix" % node).splitlines()
-                 if line[:1].isdigit()]
-        assert any("Consul agent running!" in text for _t, text in lines), (node, lines[:5])
-        failures = [text for t, text in lines if float(t) >= since and "failed to sync" in text]
+        failures = [text for _t, text in journal_since(box, "consul@" + node, since) if "failed to sync" in text]
         assert failures == [], failures
