@@ -62,6 +62,14 @@ def journal_since(host, unit, since):
     return [(float(t), text) for t, text in lines if float(t) >= since]
 
 
+def acl_sync_failures(host, unit, since):
+    """The unit's journal lines since ``since`` that say its agent token was refused: a failed
+    anti-entropy sync, or (Consul 1.8's words) "Node info update blocked by ACLs" and
+    "Coordinate update blocked by ACLs"."""
+    return [text for _t, text in journal_since(host, unit, since)
+            if "failed to sync" in text or "blocked by ACLs" in text]
+
+
 @pytest.fixture(scope="session")
 def box():
     return testinfra.get_host("podman://" + HOST)

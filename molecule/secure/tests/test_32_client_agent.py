@@ -14,7 +14,7 @@ from cryptography import x509
 from sdstack_molecule.agent_metrics import agent_targets
 from sdstack_molecule.polling import wait_for
 
-from conftest import ADDR, CA, CLIENT, CLIENT_ADDR, SECRETS, get, journal_since, token, token_created
+from conftest import ADDR, CA, CLIENT, CLIENT_ADDR, SECRETS, acl_sync_failures, get, token, token_created
 from test_30_clients import targets
 
 NODE = CLIENT  # the client agent's node name: the short host name
@@ -124,9 +124,7 @@ def test_client_agent_token_is_its_own_and_works(app_box):
 def test_client_agent_never_failed_to_sync_once_its_token_existed(app_box):
     # The servers' play creates every client's token before the client starts; a sync or a
     # coordinate update refused by ACLs after that would mean a wrong or missing agent token.
-    since = token_created("agent-" + NODE) + 10
-    failures = [text for _t, text in journal_since(app_box, "consul@" + NODE, since)
-                if "failed to sync" in text or "blocked by ACLs" in text]
+    failures = acl_sync_failures(app_box, "consul@" + NODE, token_created("agent-" + NODE) + 10)
     assert failures == [], failures
 
 
