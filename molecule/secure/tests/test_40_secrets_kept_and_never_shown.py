@@ -67,10 +67,11 @@ def client_pid(app_box):
     return app_box.check_output("systemctl show -p MainPID --value consul@%s" % CLIENT)
 
 
-def wait_client_back_in_the_cluster(timeout=180):
+def wait_client_back_in_the_cluster(timeout=240):
     """The client agent is an alive client member of the (new) cluster, its exporters are in the
     catalog on its node, and its coordinate is there: the agent sends it with its own token
-    (node:write on its node only), so it arrives only if that token is valid in this cluster."""
+    (node:write on its node only), so it arrives only if that token is valid in this cluster.
+    A new catalog gets the services back at the client's next anti-entropy sync (about a minute)."""
     def back():
         members = {m["Name"]: (m["Status"], m["Tags"].get("role"))
                    for m in get("/v1/agent/members", token("bootstrap")).json()}
