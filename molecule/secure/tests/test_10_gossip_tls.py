@@ -7,7 +7,7 @@ import ssl
 import pytest
 import requests
 
-from conftest import ADDR, CA, PORTS, SECRETS, get, token
+from conftest import ADDR, CA, MEMBERS, PORTS, SECRETS, get, token
 
 
 def test_controller_secrets_are_private():
@@ -26,8 +26,8 @@ def test_every_instance_uses_the_controllers_gossip_key(box):
         assert key not in box.file("/etc/consul.d/%s/consul.json" % node).content_string
     ring = get("/v1/operator/keyring", token("bootstrap")).json()
     lan = [r for r in ring if not r["WAN"]][0]
-    # One key in use, by all three members: the controller's.
-    assert lan["Keys"] == {key: 3}, lan
+    # One key in use, by every LAN member (three servers and the client agent): the controller's.
+    assert lan["Keys"] == {key: MEMBERS}, lan
 
 
 def test_rpc_and_https_verified_with_the_cluster_ca(box):

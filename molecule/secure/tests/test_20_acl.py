@@ -1,11 +1,8 @@
 """ACLs: default deny, bootstrapped once, one token per client with only what it needs."""
 
-import re
-from datetime import datetime
-
 import requests
 
-from conftest import CA, PORTS, SECRETS, api, client, get, token
+from conftest import CA, CLIENT, PORTS, SECRETS, acl_sync_failures, api, client, get, token, token_created
 
 
 def test_anonymous_reads_are_denied():
@@ -36,7 +33,8 @@ def test_each_token_has_its_own_policy_and_nothing_more():
     mgmt = client(token("bootstrap"))
     names = {t["Description"]: [p["Name"] for p in t["Policies"]] for t in mgmt.acl.tokens.list()
              if t.get("Policies")}
-    for name in ["agent", "prometheus-sd", "service-registration"]:
+    # The servers' shared agent token, the client agent's own (agent-<node>), and the clients'.
+    for name in ["agent", "agent-" + CLIENT, "prometheus-sd", "service-registration", "consul-agent-metrics"]:
         assert [name] in names.values(), names
     prom = token("prometheus-sd")
     reg = token("service-registration")
@@ -52,19 +50,9 @@ def test_each_token_has_its_own_policy_and_nothing_more():
 
 
 def test_servers_sync_with_their_agent_token(box):
-    # Node info and service sync run with the agent token: they failed ("ACL not found") only
+    # Node info, coordinate and service sync run with the agent token: they were refused only
     # until the token was created, never after.
-    accessor = [t for t in client(token("bootstrap")).acl.tokens.list()
-                if [p["Name"] for p in t.get("Policies") or []] == ["agent"]][0]["AccessorID"]
-    created = get("/v1/acl/token/" + accessor, token("bootstrap")).json()["CreateTime"]
-    stamp = datetime.fromisoformat(re.sub(r"(\.\d{1,6})\d*", r"\1", created).replace("Z", "+00:00"))
-    since = stamp.timestamp() + 10
+    since = token_created("agent") + 10
     for node in PORTS:
-        # The unit's whole journal, filtered here: a wrong unit name or an empty journal fails
-        # (the startup lines are always there) instead of reading as "no failure".
-        lines = [line.split(" ", 1) for line in
-                 box.check_output("journalctl -u consul@%s --no-pager -o short-unix" % node).splitlines()
-                 if line[:1].isdigit()]
-        assert any("Consul agent running!" in text for _t, text in lines), (node, lines[:5])
-        failures = [text for t, text in lines if float(t) >= since and "failed to sync" in text]
+        failures = acl_sync_failures(box, "consul@" + node, since)
         assert failures == [], failures

@@ -6,7 +6,7 @@ import requests
 from sdstack_molecule.agent_metrics import (
     AGENT_GAUGE, assert_scraped_from_the_metrics_endpoint, wait_every_agent_up, wait_self_scrape_up)
 
-from conftest import ADDR, CA, PORTS, client, get, token
+from conftest import ADDR, CA, CLIENT, CLIENT_ADDR, PORTS, client, get, token
 from test_30_clients import targets
 
 METRICS = "/v1/agent/metrics"
@@ -14,7 +14,8 @@ METRICS = "/v1/agent/metrics"
 
 def nodes():
     names = sorted(n["Node"] for n in client(token("prometheus-sd")).catalog.nodes()[1])
-    assert set(PORTS) <= set(names), names
+    # The catalog decides which agents to expect; it must hold the servers and the client agent.
+    assert set(PORTS) | {CLIENT} <= set(names), names
     return names
 
 
@@ -34,11 +35,18 @@ def test_every_agent_is_scraped_with_the_token():
     assert_scraped_from_the_metrics_endpoint(got, "https")
 
 
-@pytest.mark.parametrize("node", sorted(PORTS))
+# Every server instance, and the client agent on its own host.
+AGENTS = {node: (ADDR, port) for node, port in PORTS.items()}
+AGENTS[CLIENT] = (CLIENT_ADDR, 8500)
+
+
+@pytest.mark.parametrize("node", sorted(AGENTS))
 def test_anonymous_metrics_are_refused_and_the_token_is_accepted(node):
-    anonymous = get(METRICS, port=PORTS[node], params={"format": "prometheus"})
+    addr, port = AGENTS[node]
+    anonymous = get(METRICS, port=port, addr=addr, params={"format": "prometheus"})
     assert anonymous.status_code == 403, (anonymous.status_code, anonymous.text[:200])
-    with_token = get(METRICS, tok=token("consul-agent-metrics"), port=PORTS[node], params={"format": "prometheus"})
+    with_token = get(METRICS, tok=token("consul-agent-metrics"), port=port, addr=addr,
+                     params={"format": "prometheus"})
     assert with_token.status_code == 200 and AGENT_GAUGE in with_token.text, with_token.status_code
 
 

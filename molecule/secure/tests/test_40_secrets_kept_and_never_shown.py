@@ -1,5 +1,7 @@
 """Secrets are made once and reused - by a server that comes back empty, by a cluster rebuilt
-from nothing, by a rolling restart - and none of them shows in -vvv output of those runs."""
+from nothing (the client agent joins it again, its token made again with the same secret), by a
+rolling restart of the servers and the client - and none of them shows in -vvv output of those
+runs."""
 
 import hashlib
 import re
@@ -7,7 +9,7 @@ import re
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from conftest import HERE, SECRETS, client, get, token
+from conftest import CLIENT, HERE, MEMBERS, SECRETS, client, get, token
 from sdstack_molecule.playbook_run import converge, recap, run_playbook
 from sdstack_molecule.polling import wait_for
 
@@ -61,6 +63,28 @@ def before():
     return fingerprint()
 
 
+def client_pid(app_box):
+    return app_box.check_output("systemctl show -p MainPID --value consul@%s" % CLIENT)
+
+
+def wait_client_back_in_the_cluster(timeout=240):
+    """The client agent is an alive client member of the (new) cluster, its exporters are in the
+    catalog on its node, and its coordinate is there: the agent sends it with its own token
+    (node:write on its node only), so it arrives only if that token is valid in this cluster.
+    A new catalog gets the services back at the client's next anti-entropy sync (about a minute)."""
+    def back():
+        members = {m["Name"]: (m["Status"], m["Tags"].get("role"))
+                   for m in get("/v1/agent/members", token("bootstrap")).json()}
+        if members.get(CLIENT) != (1, "node"):
+            return None
+        node = get("/v1/catalog/node/" + CLIENT, token("bootstrap")).json() or {}
+        if not {"node-exporter", "cadvisor-exporter"} <= set(node.get("Services") or {}):
+            return None
+        coordinate = get("/v1/coordinate/node/" + CLIENT, token("bootstrap"))
+        return coordinate.status_code == 200 and coordinate.json()
+    return wait_for(back, timeout, "%s alive, its services and its coordinate in the cluster" % CLIENT, interval=2)
+
+
 def test_a_server_back_empty_gets_the_same_key_and_certificates(box, before):
     # node3 as a host added later: nothing but its node ID survives (same Raft member).
     box.check_output("systemctl stop consul@node3 && find /opt/consul/node3 -mindepth 1 ! -name node-id -delete"
@@ -70,11 +94,11 @@ def test_a_server_back_empty_gets_the_same_key_and_certificates(box, before):
     wait_voters()
     assert fingerprint() == before, "a secret or certificate on the controller changed"
     ring = [r for r in get("/v1/operator/keyring", token("bootstrap")).json() if not r["WAN"]][0]
-    assert ring["Keys"] == {(SECRETS / "gossip.key").read_text().strip(): 3}
+    assert ring["Keys"] == {(SECRETS / "gossip.key").read_text().strip(): MEMBERS}
     assert_nothing_leaked(out)
 
 
-def test_a_cluster_rebuilt_from_nothing_is_bootstrapped_again_with_the_same_secrets(box, before):
+def test_a_cluster_rebuilt_from_nothing_is_bootstrapped_again_with_the_same_secrets(box, app_box, before):
     # The old cluster is gone, so its bootstrap token is useless: only that file goes.
     box.check_output("systemctl stop consul@node1 consul@node2 consul@node3 && rm -rf /opt/consul/node1"
                      " /opt/consul/node2 /opt/consul/node3")
@@ -94,13 +118,25 @@ def test_a_cluster_rebuilt_from_nothing_is_bootstrapped_again_with_the_same_secr
     wait_voters()
     # The tokens made before the rebuild work again, with the same secrets.
     assert "node-exporter" in client(token("prometheus-sd")).catalog.services()[1]
+    # The client agent kept running through the rebuild (nothing of it changed, so site.yml did
+    # not restart it): it joined the new servers by itself (Serf reconnects to the members it
+    # lost; the role's join check waited for that), and site.yml made its agent-<node> token
+    # again in the new ACL system, with the secret on the controller.
+    assert re.search(r"TASK \[sdstack\.consul\.consul : Wait until the client agent joined the servers\]", out)
+    wait_client_back_in_the_cluster()
+    me = get("/v1/acl/token/self", token("agent-" + CLIENT))
+    assert me.status_code == 200 and [p["Name"] for p in me.json()["Policies"]] == ["agent-" + CLIENT], me.text
     assert_nothing_leaked(out)
 
 
-def test_rolling_restart_with_a_snapshot_shows_no_secret(tmp_path):
+def test_rolling_restart_with_a_snapshot_shows_no_secret(tmp_path, app_box):
     report = tmp_path / "restart.json"
+    pid = client_pid(app_box)
     out = converge(REPO / "playbooks" / "rolling_restart.yml", {"rolling_restart_report": str(report)}, "-vvv")
     assert "Save a Raft snapshot before the first restart" in out and "Verify the snapshot" in out
+    # The report lists the servers' restarts; the client agent is restarted after them.
     assert report.read_text().count('"node"') == 3
+    assert client_pid(app_box) not in (pid, "0"), "the client agent was not restarted"
     wait_voters()
+    wait_client_back_in_the_cluster()
     assert_nothing_leaked(out)

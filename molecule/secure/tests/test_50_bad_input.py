@@ -28,10 +28,10 @@ def unchanged(box):
     ({"consul_secrets_dir": "relative/secrets"}, "consul_secrets_dir: relative/secrets is not an absolute path"),
     ({"consul_acl_tokens": [{"name": "agent", "rules": "node_prefix \"\" { policy = \"read\" }"}]},
      'consul_acl_tokens: names must be unique, start with a letter or digit and hold only letters, digits, _ . -'
-     ' ("agent" is taken): agent, agent'),
+     ' ("agent" is taken): agent, agent-secure-app1, agent'),
     ({"consul_acl_tokens": [{"name": "ci bot", "rules": "node_prefix \"\" { policy = \"read\" }"}]},
      'consul_acl_tokens: names must be unique, start with a letter or digit and hold only letters, digits, _ . -'
-     ' ("agent" is taken): agent, ci bot'),
+     ' ("agent" is taken): agent, agent-secure-app1, ci bot'),
     ({"consul_acl_default_policy": "maybe"}, "value of consul_acl_default_policy must be one of: allow, deny, got: maybe"),
 ], ids=["no-secrets-dir", "relative-secrets-dir", "token-name-taken", "token-name-with-space", "bad-default-policy"])
 def test_rejected_before_any_change(unchanged, extra, message):
