@@ -197,6 +197,7 @@ def consul_wan_settings(federation, datacenter, server=True, acl=False):
     datacenters), primary_datacenter (every agent, when named) and ACL token replication
     (servers outside the primary, ACLs on). Empty with one datacenter and no primary."""
     out = {}
+    server = _flag(server, "server")
     if federation.get("primary"):
         out["primary_datacenter"] = federation["primary"]
     if server and federation["several"]:

@@ -340,3 +340,9 @@ def test_checks_across_datacenters_stay_off_with_one():
                 "consul_extra_config": {"retry_join": ["10.8.8.8:8301"]}}}
     got = fed.consul_federation(topo.consul_instances(hv, ["a", "b"]), hv, acl=True)
     assert not got["several"]
+
+
+def test_server_and_acl_read_as_ansible_bools(multidc):
+    got = federation(multidc, acl=True)
+    assert fed.consul_wan_settings(got, "dc2", "False", "true") == {"primary_datacenter": "dc1"}
+    assert fed.consul_wan_settings(got, "dc2", "yes", "true")["acl"] == {"enable_token_replication": True}
