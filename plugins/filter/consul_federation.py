@@ -104,7 +104,7 @@ def _check_shared(hostvars, servers):
             if isinstance(default, bool):
                 value = _flag(value, "%s of %s" % (name, host))
             seen.append((dc, host, value))
-        if len({v for _, _, v in seen}) > 1:
+        if len({entry[2] for entry in seen}) > 1:
             parts = ", ".join("%s %r on %s (%s)" % (name, v, h, dc) for dc, h, v in seen)
             why = ("ACLs are one system across datacenters" if name == "consul_acl" else
                    "WAN gossip needs the same gossip key and TLS the same CA in every datacenter, and both come"

@@ -88,8 +88,8 @@ def _datacenter_servers(settings, hostvars, hosts, host_datacenter):
     wanted = settings.get("consul_lb_datacenter") or host_datacenter
     if not wanted:
         _fail("consul_lb_datacenter: the servers of '%s' span several datacenters (%s): name the one this nginx"
-              " forwards to (or set consul_datacenter of this host)" % (settings["consul_lb_consul_group"],
-                                                                       ", ".join(federation["datacenters"])))
+              " forwards to (or set consul_datacenter of this host)"
+              % (settings["consul_lb_consul_group"], ", ".join(federation["datacenters"])))
     out = [s for s in federation["servers"] if s["datacenter"] == wanted]
     if not out:
         _fail("consul_lb_datacenter: '%s' has no servers in '%s' (datacenters: %s)"

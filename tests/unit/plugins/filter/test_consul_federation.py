@@ -43,7 +43,7 @@ def fixture_multidc():
 
 
 def federation(multidc, **kw):
-    hostvars, _, servers = multidc
+    hostvars, servers = multidc[0], multidc[2]
     kw.setdefault("primary", hostvars["consul1"]["consul_primary_datacenter"])
     return fed.consul_federation(servers, hostvars, **kw)
 
@@ -210,7 +210,6 @@ def test_a_named_primary_is_written_with_one_datacenter_too():
 
 
 def test_extra_config_still_wins_over_the_federation_keys(multidc):
-    hostvars, _, _ = multidc
     got = federation(multidc)
     inst = dict(next(s for s in got["servers"] if s["name"] == "consul1"), extra_config={"retry_join_wan": ["x:1"]})
     out = consul_agent_config(inst, fed.consul_datacenter_servers(got, "dc1"), "1.8.7", settings(),
@@ -293,7 +292,7 @@ def test_datacenters_that_do_not_share_gossip_key_or_ca_are_refused(name, b_valu
 def test_an_unset_shared_setting_counts_as_the_roles_default():
     hv, servers = two_dcs(b={"consul_gossip_encryption": "false", "consul_secrets_dir": ""})
     assert fed.consul_federation(servers, hv)["several"]
-    assert dict(fed.SHARED) == {k: DEFAULTS[k] for k, _ in fed.SHARED}
+    assert dict(fed.SHARED) == {k: DEFAULTS[k] for k in dict(fed.SHARED)}
 
 
 def test_acl_on_in_one_datacenter_only_is_refused():

@@ -342,8 +342,8 @@ def test_an_nginx_forwards_to_the_servers_of_its_own_datacenter():
 
 
 def test_consul_lb_datacenter_wins_over_the_hosts_own():
-    assert two_dc_site("dc1", datacenter="dc2")["upstreams"] == ["10.0.2.10:8500", "10.0.2.10:8510",
-                                                                   "10.0.2.10:8520"]
+    assert two_dc_site("dc1", datacenter="dc2")["upstreams"] == [
+        "10.0.2.10:8500", "10.0.2.10:8510", "10.0.2.10:8520"]
 
 
 def test_several_datacenters_without_a_choice_are_refused():
