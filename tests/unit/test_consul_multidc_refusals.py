@@ -62,7 +62,7 @@ def _check(rc, out, expected):
 
 def test_the_example_inventory_lists_two_datacenters(collections):
     done = subprocess.run([str(INVENTORY_BIN), "-i", str(ROOT / "inventories" / "multidc"), "--list"],
-                          env=_env(collections), capture_output=True, text=True, timeout=60, check=True)
+                          env=_env(collections), capture_output=True, text=True, timeout=120, check=True)
     hostvars = json.loads(done.stdout)["_meta"]["hostvars"]
     assert {h: v["consul_datacenter"] for h, v in hostvars.items()} == {
         "consul1": "dc1", "consul2": "dc1", "consul3": "dc1", "app1": "dc1", "monitor": "dc1",
