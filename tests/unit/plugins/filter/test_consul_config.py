@@ -261,3 +261,34 @@ def test_telemetry_can_be_tuned_through_extra_config():
     cluster = seed_cluster()
     config = cfg.consul_agent_config(cluster[0], cluster, "1.21.2", over)
     assert config["telemetry"] == {"prometheus_retention_time": "5m", "disable_hostname": True}
+
+
+# Issue 13: the role now passes each agent its datacenter's servers and the federation keys
+# (consul_federation, consul_datacenter_servers, consul_wan_settings). With one datacenter and no
+# primary the lab's files must come out byte for byte as before.
+@pytest.mark.parametrize("scenario,address,over", [("seed", "10.89.20.31", {}), ("secure", "10.89.20.71", SECURE)])
+def test_lab_consul_json_is_unchanged_through_the_federation_model(scenario, address, over):
+    from ansible_collections.sdstack.consul.plugins.filter import consul_federation as fed
+    hv = {"seed": {"consul_advertise_address": address, "consul_instances": SEED_INSTANCES}}
+    servers = topo.consul_instances(hv, ["seed"], DEFAULTS["consul_data_root"], DEFAULTS["consul_ports"])
+    s = settings(**over)
+    federation = fed.consul_federation(servers, hv, "", s["acl"], s["datacenter"])
+    cluster = fed.consul_datacenter_servers(federation, s["datacenter"], "seed")
+    for inst in cluster:
+        wan = fed.consul_wan_settings(federation, s["datacenter"], True, s["acl"])
+        got = cfg.consul_agent_config(inst, cluster, "1.8.7", s, wan)
+        assert nice_json(got) == _golden(scenario, inst["name"], "consul.json")
+
+
+def test_lab_cluster_consul_json_is_unchanged_through_the_federation_model():
+    from ansible_collections.sdstack.consul.plugins.filter import consul_federation as fed
+    names = ["consul1", "consul2", "consul3"]
+    hv = {h: dict(_yaml("molecule", "cluster", "inventory", "host_vars", h + ".yml"),
+                  **_yaml("inventories", "cluster", "group_vars", "consul_servers.yml")) for h in names}
+    servers = topo.consul_instances(hv, names, DEFAULTS["consul_data_root"], DEFAULTS["consul_ports"])
+    federation = fed.consul_federation(servers, hv, "", False, "dc1")
+    cluster = fed.consul_datacenter_servers(federation, "dc1", "consul1")
+    for inst in cluster:
+        got = cfg.consul_agent_config(inst, cluster, "1.8.7", settings(),
+                                      fed.consul_wan_settings(federation, "dc1", True, False))
+        assert nice_json(got) == _golden("cluster", inst["name"], "consul.json")
