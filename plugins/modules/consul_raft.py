@@ -31,9 +31,9 @@ options:
     description:
       - Datacenter whose Raft the checks judge. The agent at O(url) forwards the reads over WAN to that datacenter's
         servers (C(?dc=)); the members judged are that datacenter's WAN members, as an agent's LAN members are of its
-        own datacenter only.
+        own datacenter only; O(url) must therefore be a server (client agents know no WAN members).
       - Unset or empty, the datacenter of the agent at O(url).
-      - Each unmet condition then starts with the datacenter, for example C(dc2: no leader (No path to datacenter)).
+      - "Each unmet condition then starts with the datacenter, for example C(dc2: no leader (No path to datacenter))."
     type: str
   datacenters:
     description:
@@ -49,7 +49,8 @@ options:
         alive, naming the others) or a number (at least that many alive). The datacenter must also have a leader.
       - Node names as in their own datacenter (C(node1)), not as WAN members are listed (C(node1.dc2)).
       - A datacenter named both here and in O(datacenters) is judged as this option says.
-      - The WAN checks hold whatever O(require_leader) says, which is about O(datacenter)'s Raft only.
+      - The WAN checks require the leader of every datacenter they name, whatever O(require_leader) says (it
+        concerns the Raft of O(datacenter), or of the agent's own datacenter, only).
     type: dict
   expected_voters:
     description:
