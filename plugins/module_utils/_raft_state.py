@@ -176,9 +176,9 @@ def _member(m, wan=False):
     if wan and dc and name.endswith("." + dc):
         name = name[:-len(dc) - 1]
     member = dict(name=name, address=m.get("Addr", ""), port=m.get("Port"),
-                status=SERF_STATUS.get(m.get("Status"), str(m.get("Status"))), role=tags.get("role", ""),
-                # The running binary's version ("1.8.7:<revision>"): what an upgrade must restart.
-                version=(tags.get("build") or "").split(":")[0])
+                  status=SERF_STATUS.get(m.get("Status"), str(m.get("Status"))), role=tags.get("role", ""),
+                  # The running binary's version ("1.8.7:<revision>"): what an upgrade must restart.
+                  version=(tags.get("build") or "").split(":")[0])
     if wan:
         member["datacenter"] = dc
     return member
