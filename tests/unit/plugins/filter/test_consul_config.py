@@ -3,38 +3,18 @@
 import os
 
 import pytest
-import yaml
 from ansible.errors import AnsibleFilterError
 from ansible.plugins.filter.core import to_nice_json
 
 from ansible_collections.sdstack.consul.plugins.filter import consul_config as cfg
 from ansible_collections.sdstack.consul.plugins.filter import consul_topology as topo
+from consul_role_settings import DEFAULTS, SEED_INSTANCES, repo_yaml as _yaml, settings
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..")
 GOLDEN = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "consul_golden")
 LINES = ("1.8.7", "1.12.9", "1.14.10", "1.16.6", "1.21.2")
 
 
-def _yaml(*parts):
-    with open(os.path.join(ROOT, *parts), encoding="utf-8") as f:
-        return yaml.safe_load(f)
-
-
-DEFAULTS = _yaml("roles", "consul", "defaults", "main.yml")
-SEED_INSTANCES = _yaml("inventories", "seed", "group_vars", "consul_servers.yml")["consul_instances"]
-
-
-def settings(**over):
-    """The role's defaults as vars/main.yml hands them to the model."""
-    d = dict(DEFAULTS, **over)
-    return dict(
-        datacenter=d["consul_datacenter"], log_level=d["consul_log_level"], ui=d["consul_ui"],
-        client_address=d["consul_client_address"], raft_multiplier=d["consul_raft_multiplier"],
-        autopilot=d["consul_autopilot"], extra_config=d["consul_extra_config"], tls=d["consul_tls"],
-        tls_dir=d["consul_config_root"] + "/tls", tls_verify_incoming_https=d["consul_tls_verify_incoming_https"],
-        acl=d["consul_acl"], acl_default_policy=d["consul_acl_default_policy"],
-        acl_down_policy=d["consul_acl_down_policy"], gossip_encryption=d["consul_gossip_encryption"],
-    )
 
 
 SECURE = dict(consul_tls=True, consul_acl=True, consul_gossip_encryption=True)

@@ -5,7 +5,6 @@ The example inventory inventories/multidc (dc1: three servers one per VM, dc2: t
 servers on one host) is read as Ansible reads it; single-datacenter output is held to the golden
 files by test_consul_config.py, and here to an empty federation block."""
 
-from pathlib import Path
 
 import pytest
 from ansible.errors import AnsibleFilterError
@@ -16,13 +15,7 @@ from ansible.vars.manager import VariableManager
 from ansible_collections.sdstack.consul.plugins.filter import consul_federation as fed
 from ansible_collections.sdstack.consul.plugins.filter import consul_topology as topo
 from ansible_collections.sdstack.consul.plugins.filter.consul_config import consul_agent_config, consul_agent_secrets
-
-import yaml
-
-ROOT = Path(__file__).resolve().parents[4]
-DEFAULTS = yaml.safe_load((ROOT / "roles" / "consul" / "defaults" / "main.yml").read_text())
-SEED_INSTANCES = yaml.safe_load((ROOT / "inventories" / "seed" / "group_vars" / "consul_servers.yml").read_text())[
-    "consul_instances"]
+from consul_role_settings import DEFAULTS, ROOT, SEED_INSTANCES, settings
 
 
 def inventory(name):
@@ -134,18 +127,6 @@ def test_servers_left_to_the_default_join_an_explicit_dc1():
 
 
 # --- What consul.json gets -------------------------------------------------------------------------
-
-def settings(**over):
-    d = dict(DEFAULTS, **over)
-    return dict(
-        datacenter=d["consul_datacenter"], log_level=d["consul_log_level"], ui=d["consul_ui"],
-        client_address=d["consul_client_address"], raft_multiplier=d["consul_raft_multiplier"],
-        autopilot=d["consul_autopilot"], extra_config=d["consul_extra_config"], tls=d["consul_tls"],
-        tls_dir=d["consul_config_root"] + "/tls", tls_verify_incoming_https=d["consul_tls_verify_incoming_https"],
-        acl=d["consul_acl"], acl_default_policy=d["consul_acl_default_policy"],
-        acl_down_policy=d["consul_acl_down_policy"], gossip_encryption=d["consul_gossip_encryption"],
-    )
-
 
 def render(multidc, node, acl=False, version="1.8.7", client=None):
     """consul.json of one server (or, with ``client``, of that host's client agent), wired as the role does."""
