@@ -165,9 +165,11 @@ def _client_keys():
     return {"server": False}
 
 
-def consul_agent_config(instance, cluster, version, settings):
+def consul_agent_config(instance, cluster, version, settings, federation=None):
     """consul.json of ``instance`` (one entry of consul_instances or consul_client_instances) for
-    Consul ``version``; ``cluster`` is always the server instances (retry_join)."""
+    Consul ``version``; ``cluster`` is always the server instances of the agent's own datacenter
+    (retry_join, bootstrap_expect). ``federation``: what consul_wan_settings returns for it
+    (retry_join_wan, primary_datacenter, ACL token replication); empty or None with one datacenter."""
     ver = consul_version_tuple(version)
     settings = _settings(settings)
     tls = _flag(settings["tls"], "consul_tls")
@@ -201,18 +203,30 @@ def consul_agent_config(instance, cluster, version, settings):
         config = _merge(config, _tls(settings, ver, "client" if client else "server"))
     if _flag(settings["acl"], "consul_acl"):
         config = _merge(config, _acl(settings))
+    if federation:
+        if not isinstance(federation, dict):
+            raise AnsibleFilterError("consul_agent_config: federation must be a mapping, got %r" % (federation,))
+        config = _merge(config, federation)
     config = _merge(config, settings["extra_config"] or {})
     return _merge(config, instance.get("extra_config") or {})
 
 
-def consul_agent_secrets(gossip_key, agent_token, version):
-    """secrets.json: the gossip key and the servers' agent token, each only when in use."""
+def consul_agent_secrets(gossip_key, agent_token, version, replication_token=None):
+    """secrets.json: the gossip key and the agent token, each only when in use.
+
+    ``replication_token``: the ACL replication token of a server outside the primary datacenter
+    (acl.enable_token_replication, see consul_wan_settings); the role does not pass one yet."""
     consul_version_tuple(version)
     out = {}
     if gossip_key:
         out["encrypt"] = str(gossip_key).strip()
+    tokens = {}
     if agent_token:
-        out["acl"] = {"tokens": {"agent": str(agent_token).strip()}}
+        tokens["agent"] = str(agent_token).strip()
+    if replication_token:
+        tokens["replication"] = str(replication_token).strip()
+    if tokens:
+        out["acl"] = {"tokens": tokens}
     return out
 
 

@@ -14,6 +14,7 @@ import re
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
+from ansible_collections.sdstack.consul.plugins.filter.consul_federation import consul_federation
 from ansible_collections.sdstack.consul.plugins.filter.consul_topology import consul_instances
 from ansible_collections.sdstack.consul.plugins.filter.host_address import host_value
 
@@ -76,7 +77,27 @@ def consul_instances_of_group(hostvars, hosts):
     return [i for h, p in zip(hosts, per_host) for i in consul_instances(hostvars, [h], default_ports=p)]
 
 
-def _upstreams(settings, hostvars, hosts):
+def _datacenter_servers(settings, hostvars, hosts, host_datacenter):
+    """The group's server instances this nginx forwards to: all of them with one datacenter; with
+    several, those of consul_lb_datacenter (else this host's consul_datacenter). An nginx in dc1
+    forwards to dc1's servers, which forward ?dc=dc2 requests over WAN themselves: a dc2 outage
+    never takes upstreams of dc1's nginx down."""
+    federation = consul_federation(consul_instances_of_group(hostvars, hosts), hostvars)
+    if not federation["several"]:
+        return federation["servers"]
+    wanted = settings.get("consul_lb_datacenter") or host_datacenter
+    if not wanted:
+        _fail("consul_lb_datacenter: the servers of '%s' span several datacenters (%s): name the one this nginx"
+              " forwards to (or set consul_datacenter of this host)"
+              % (settings["consul_lb_consul_group"], ", ".join(federation["datacenters"])))
+    out = [s for s in federation["servers"] if s["datacenter"] == wanted]
+    if not out:
+        _fail("consul_lb_datacenter: '%s' has no servers in '%s' (datacenters: %s)"
+              % (_show(wanted), settings["consul_lb_consul_group"], ", ".join(federation["datacenters"])))
+    return out
+
+
+def _upstreams(settings, hostvars, hosts, host_datacenter=None):
     servers = settings["consul_lb_upstream_servers"]
     group = settings["consul_lb_consul_group"]
     if servers:
@@ -87,7 +108,8 @@ def _upstreams(settings, hostvars, hosts):
             _fail("no upstream for the Consul load balancer: consul_lb_upstream_servers is empty and the inventory"
                   " group '%s' (consul_lb_consul_group) has no hosts" % group)
         servers = ["%s:%d" % (i["address"], i["ports"]["http"])
-                   for i in consul_instances_of_group(hostvars, hosts) if i["ports"]["http"] != -1]
+                   for i in _datacenter_servers(settings, hostvars, hosts, host_datacenter)
+                   if i["ports"]["http"] != -1]
         if not servers:
             _fail("no Consul server of group '%s' serves HTTP (every http port is -1)" % group)
     for server in servers:
@@ -180,7 +202,7 @@ def _check_tls_inputs(settings, https, tls, listen_port):
         _check_origins(settings)
 
 
-SETTINGS = ("consul_lb_consul_group", "consul_lb_upstream_servers", "consul_lb_ip_hash", "consul_lb_upstream_keepalive",
+SETTINGS = ("consul_lb_consul_group", "consul_lb_datacenter", "consul_lb_upstream_servers", "consul_lb_ip_hash", "consul_lb_upstream_keepalive",
             "consul_lb_proxy_next_upstream", "consul_lb_upstream_scheme", "consul_lb_upstream_ca_src",
             "consul_lb_upstream_tls_server_name", "consul_lb_upstream_client_cert_src",
             "consul_lb_upstream_client_key_src", "consul_lb_proxy_buffering", "consul_lb_listen_address",
@@ -199,15 +221,17 @@ def site_listeners(address, listen_port, tls_port=None):
     return listeners
 
 
-def consul_lb_site(settings, hostvars=None, hosts=None):
+def consul_lb_site(settings, hostvars=None, hosts=None, host_datacenter=None):
     """The site the template prints, from the role's ``consul_lb_*`` variables.
 
     ``hostvars`` and ``hosts`` (the Consul group's hosts) give the upstreams when
-    ``consul_lb_upstream_servers`` is empty. The checks run in a fixed order and the first
-    failing one raises; ``files`` stays empty until ``consul_lb_site_files`` names them.
+    ``consul_lb_upstream_servers`` is empty; with servers in several datacenters, those of
+    ``consul_lb_datacenter``, else of ``host_datacenter`` (this host's consul_datacenter). The
+    checks run in a fixed order and the first failing one raises; ``files`` stays empty until
+    ``consul_lb_site_files`` names them.
     """
     settings = _settings(settings, SETTINGS)
-    upstreams = _upstreams(settings, hostvars, list(hosts or []))
+    upstreams = _upstreams(settings, hostvars, list(hosts or []), host_datacenter)
     listen_port = _int(settings["consul_lb_listen_port"])
     if not 1 <= listen_port <= 65535:
         _fail("consul_lb_listen_port: %s is not a port number (1-65535)" % _show(settings["consul_lb_listen_port"]))

@@ -1,12 +1,15 @@
 # Copyright: sdstack.consul contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Which of this host's running Consul instances a run must restart, from its registered results."""
+"""Which of this host's running Consul instances a run must restart, from its registered results,
+and in which order the play restarts them: datacenter by datacenter, so that no two datacenters
+ever lose a server (or their leader) at the same time."""
 
 from __future__ import annotations
 
 import re
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.sdstack.consul.plugins.filter.consul_topology import consul_http_urls
 
 RESTART_MODES = ("changed", "all")
 
@@ -37,6 +40,11 @@ def consul_restart_plan(local, mode, version, members, started=None, unit=None, 
     """
     if mode not in RESTART_MODES:
         raise AnsibleFilterError("consul_restart_mode: %r is not one of %s" % (mode, ", ".join(RESTART_MODES)))
+    if isinstance(members, dict):
+        # The leader wait's registered result: a loop, one result per datacenter (their members
+        # together), or a skipped task (none).
+        results = members.get("results") if "results" in members else [members]
+        members = [m for r in results or [] if isinstance(r, dict) for m in r.get("members") or []]
     if not isinstance(members, list):
         raise AnsibleFilterError("consul_restart_plan: members must be a list, got %r" % (members,))
     names = [inst["name"] for inst in local]
@@ -50,6 +58,40 @@ def consul_restart_plan(local, mode, version, members, started=None, unit=None, 
     return [inst for inst in local if inst["name"] in wanted]
 
 
+def consul_restart_batches(pending, federation, scheme="http"):
+    """The play's pending restarts (every host's consul_restart_plan, flattened) grouped by
+    datacenter, in the federation's datacenter order. Each batch: datacenter, instances (the
+    pending ones, leader-last is decided at each step), urls and voters (that datacenter's
+    servers, which the health checks before and after each step ask), snapshot_from (the
+    instance a Raft snapshot of that datacenter is taken through).
+
+    The play finishes one datacenter, leader last, before it starts the next one: never two
+    leaders, nor two datacenters' servers, down at once.
+    """
+    if not isinstance(federation, dict) or "servers" not in federation:
+        raise AnsibleFilterError("consul_restart_batches: federation must be what consul_federation returns, got %r"
+                                 % (federation,))
+    dc_of = {s["name"]: s["datacenter"] for s in federation["servers"]}
+    unknown = [i.get("name") for i in pending or [] if i.get("name") not in dc_of]
+    if unknown:
+        raise AnsibleFilterError("consul_restart_batches: %s is not a server instance of the federation"
+                                 % ", ".join(str(n) for n in unknown))
+    batches = []
+    for dc in federation["datacenters"]:
+        instances = [i for i in pending or [] if dc_of[i["name"]] == dc]
+        if not instances:
+            continue
+        servers = [s for s in federation["servers"] if s["datacenter"] == dc]
+        batches.append({
+            "datacenter": dc,
+            "instances": instances,
+            "urls": consul_http_urls(servers, scheme),
+            "voters": [s["name"] for s in servers],
+            "snapshot_from": instances[0],
+        })
+    return batches
+
+
 class FilterModule:
     def filters(self):
-        return {"consul_restart_plan": consul_restart_plan}
+        return {"consul_restart_plan": consul_restart_plan, "consul_restart_batches": consul_restart_batches}

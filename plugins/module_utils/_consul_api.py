@@ -118,7 +118,7 @@ class ConsulClient:
             resp = Response(status, _decode(raw), url, headers)
             if status in ok:
                 return resp
-            raise ConsulError("%s %s: HTTP %s: %s" % (method, path, status, _oneline(resp.body)),
+            raise ConsulError("%s %s: HTTP %s: %s" % (method, path, status, oneline(resp.body)),
                               status=status, body=resp.body)
         raise ConsulError("no Consul agent reachable: " + "; ".join(unreachable))
 
@@ -153,10 +153,11 @@ def _decode(raw):
 
 def _reason(err):
     reason = getattr(err, "reason", None) or err
-    return _oneline(to_text(reason))
+    return oneline(to_text(reason))
 
 
-def _oneline(value):
+def oneline(value):
+    """A Consul answer (text or JSON) as one line of at most 300 characters, for a message."""
     if not isinstance(value, str):
         value = json.dumps(value, sort_keys=True)
     return " ".join(value.split())[:300]

@@ -4,23 +4,31 @@
 
 from __future__ import annotations
 
-from ansible_collections.sdstack.consul.plugins.module_utils._consul_api import ConsulError
+from ansible_collections.sdstack.consul.plugins.module_utils._consul_api import ConsulError, oneline
 
 # Serf member status codes (serf.MemberStatus).
 SERF_STATUS = {0: "none", 1: "alive", 2: "leaving", 3: "left", 4: "failed"}
 
 
-def read_state(client):
+def read_state(client, datacenter=None):
     """One read of leader, Raft configuration, Serf members and autopilot health.
 
     Leaderless clusters answer some endpoints with HTTP 500; that is a state, not an error.
     Only "no agent reachable" (and other transport failures) raise ConsulError.
+
+    With ``datacenter``, the Raft reads go to that datacenter's servers (``?dc=``, forwarded over
+    WAN by the agent asked) and the members are that datacenter's WAN members: an agent's LAN
+    members are its own datacenter's only.
     """
-    leader_addr = _get_or_none(client, "/v1/status/leader") or ""
+    dc = {"dc": datacenter} if datacenter else {}
+    leader_addr, leader_error = read_leader(client, datacenter)
     # stale: any server answers from its own copy, so this works without a leader too.
-    config = _get_or_none(client, "/v1/operator/raft/configuration", params={"stale": True}) or {}
-    members = _get_or_none(client, "/v1/agent/members") or []
-    health = _get_or_none(client, "/v1/operator/autopilot/health", ok=(200, 429))
+    config = _get_or_none(client, "/v1/operator/raft/configuration", params=dict({"stale": True}, **dc)) or {}
+    if datacenter:
+        members = [m for m in wan_members(client) if m["datacenter"] == datacenter]
+    else:
+        members = [_member(m) for m in _get_or_none(client, "/v1/agent/members") or []]
+    health = _get_or_none(client, "/v1/operator/autopilot/health", params=dc or None, ok=(200, 429))
 
     servers = config.get("Servers") or []
     autopilot = (health.get("Servers") or []) if isinstance(health, dict) else []
@@ -30,10 +38,11 @@ def read_state(client):
             leader_node = s.get("Node", "")
             break
     return dict(
-        leader=dict(node=leader_node, address=leader_addr if isinstance(leader_addr, str) else ""),
+        leader=dict(node=leader_node, address=leader_addr),
+        leader_error=leader_error,
         voters=sorted(s.get("Node", "") for s in servers if s.get("Voter")),
         non_voters=sorted(s.get("Node", "") for s in servers if not s.get("Voter")),
-        members=[_member(m) for m in members],
+        members=members,
         failure_tolerance=health.get("FailureTolerance") if isinstance(health, dict) else None,
         healthy=health.get("Healthy") if isinstance(health, dict) else None,
         unhealthy_servers=sorted(s.get("Name", "") for s in (health or {}).get("Servers") or []
@@ -44,6 +53,30 @@ def read_state(client):
         # The leader's last Raft index: a restarted server that applied this much caught up.
         last_index=max((s.get("LastIndex") or 0 for s in autopilot), default=None),
     )
+
+
+def read_leader(client, datacenter=None):
+    """(leader address or "", Consul's one-line reason when it could not say).
+
+    A datacenter's own servers answer 200 "" while they have no leader; asked for another
+    datacenter, the agent answers 500 with why it could not reach it ("No path to datacenter"
+    when no WAN member is of that datacenter, "rpc error getting client: ... connection refused"
+    while its servers are down).
+    """
+    try:
+        addr = client.get("/v1/status/leader", params={"dc": datacenter} if datacenter else None).body
+    except ConsulError as e:
+        if e.status is None or e.status in (401, 403):
+            raise
+        return "", oneline(e.body) if e.body else "HTTP %s" % e.status
+    return (addr if isinstance(addr, str) else ""), ""
+
+
+def wan_members(client):
+    """The WAN pool as the agent sees it, or [] from a client agent (it answers null: only servers
+    are WAN members). Names lose their ``.<datacenter>`` suffix: node names as in each datacenter."""
+    body = client.get("/v1/agent/members", params={"wan": 1}).body
+    return [_member(m, wan=True) for m in body] if isinstance(body, list) else []
 
 
 def read_node(client):
@@ -92,7 +125,8 @@ def evaluate(state, expected_voters=None, require_leader=True, require_healthy=F
     """The unmet conditions, each a short phrase, most important first (empty: all hold)."""
     unmet = []
     if require_leader and not state["leader"]["address"]:
-        unmet.append("no leader")
+        why = state.get("leader_error")
+        unmet.append("no leader" + (" (%s)" % why if why else ""))
 
     # Serf takes ~5 s to mark a dead server failed; autopilot notices within ~3 s (LastContact).
     # A voter counts only if both see it well; autopilot may also drop it from its list.
@@ -136,12 +170,18 @@ def _alive_voters(state):
     return [v for v in state["voters"] if v in alive and (healthy is None or v in healthy)]
 
 
-def _member(m):
+def _member(m, wan=False):
     tags = m.get("Tags") or {}
-    return dict(name=m.get("Name", ""), address=m.get("Addr", ""), port=m.get("Port"),
-                status=SERF_STATUS.get(m.get("Status"), str(m.get("Status"))), role=tags.get("role", ""),
-                # The running binary's version ("1.8.7:<revision>"): what an upgrade must restart.
-                version=(tags.get("build") or "").split(":")[0])
+    name, dc = m.get("Name", ""), tags.get("dc", "")
+    if wan and dc and name.endswith("." + dc):
+        name = name[:-len(dc) - 1]
+    member = dict(name=name, address=m.get("Addr", ""), port=m.get("Port"),
+                  status=SERF_STATUS.get(m.get("Status"), str(m.get("Status"))), role=tags.get("role", ""),
+                  # The running binary's version ("1.8.7:<revision>"): what an upgrade must restart.
+                  version=(tags.get("build") or "").split(":")[0])
+    if wan:
+        member["datacenter"] = dc
+    return member
 
 
 def _autopilot_server(s):

@@ -11,6 +11,9 @@ version_added: 0.1.0
 description:
   - Reads C(/v1/status/leader), C(/v1/operator/raft/configuration), C(/v1/agent/members) and
     C(/v1/operator/autopilot/health) and fails with one line naming every unmet condition.
+  - The same checks can judge another datacenter's servers through the agent at O(url) (O(datacenter)), and a WAN
+    federation can be asserted as a whole (O(datacenters), O(wan_members)) from C(/v1/agent/members?wan=1) and
+    each datacenter's C(/v1/status/leader?dc=).
   - Optionally polls until the conditions hold or a timeout passes (first start, rolling restarts).
   - Read-only; never reports a change.
 author: sdstack maintainers (@sdstack)
@@ -24,6 +27,31 @@ attributes:
     support: none
     description: Nothing to diff.
 options:
+  datacenter:
+    description:
+      - Datacenter whose Raft the checks judge. The agent at O(url) forwards the reads over WAN to that datacenter's
+        servers (C(?dc=)); the members judged are that datacenter's WAN members, as an agent's LAN members are of its
+        own datacenter only; O(url) must therefore be a server (client agents know no WAN members).
+      - Unset or empty, the datacenter of the agent at O(url).
+      - "Each unmet condition then starts with the datacenter, for example C(dc2: no leader (No path to datacenter))."
+    type: str
+  datacenters:
+    description:
+      - Datacenters that must be federated over WAN, each with a leader and at least one server alive in the WAN pool
+        as the agent at O(url) sees it.
+      - The agent must be a server (client agents know no WAN members).
+      - Datacenters not named here nor in O(wan_members) are not judged.
+    type: list
+    elements: str
+  wan_members:
+    description:
+      - Datacenter name to the servers it must have alive in the WAN pool, as a list of node names (each of them
+        alive, naming the others) or a number (at least that many alive). The datacenter must also have a leader.
+      - Node names as in their own datacenter (C(node1)), not as WAN members are listed (C(node1.dc2)).
+      - A datacenter named both here and in O(datacenters) is judged as this option says.
+      - The WAN checks require the leader of every datacenter they name, whatever O(require_leader) says (it
+        concerns the Raft of O(datacenter), or of the agent's own datacenter, only).
+    type: dict
   expected_voters:
     description:
       - Voters the cluster must have, alive in Serf and listed as voters in the Raft configuration.
@@ -97,6 +125,22 @@ EXAMPLES = r"""
       min_index: "{{ before_restart.last_index }}"
     wait: true
 
+- name: Wait until both datacenters are federated, every server alive over WAN, each datacenter with a leader
+  sdstack.consul.consul_raft:
+    url: [http://10.0.0.11:8500, http://10.0.0.12:8500]
+    wan_members:
+      dc1: [consul1, consul2, consul3]
+      dc2: [dc2-node1, dc2-node2, dc2-node3]
+    wait: true
+    wait_timeout: 120
+
+- name: Judge dc2's Raft through a dc1 server (dc1's own servers answer, dc2's servers are asked over WAN)
+  sdstack.consul.consul_raft:
+    url: http://10.0.0.11:8500
+    datacenter: dc2
+    expected_voters: [dc2-node1, dc2-node2, dc2-node3]
+    require_healthy: true
+
 - name: Before restarting the next server, require one server of headroom
   sdstack.consul.consul_raft:
     url: http://127.0.0.1:8500
@@ -106,7 +150,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 leader:
-  description: The leader, or empty values when there is none.
+  description: The leader (of O(datacenter) when set), or empty values when there is none.
   returned: always
   type: dict
   contains:
@@ -117,6 +161,12 @@ leader:
       description: Raft address (C(host:server port)) of the leader.
       type: str
   sample: {node: node1, address: "10.0.0.11:8300"}
+leader_error:
+  description:
+    - Why the agent could not tell the leader of O(datacenter), as Consul said it (C(No path to datacenter), C(rpc
+      error getting client ...)); empty when it answered.
+  returned: always
+  type: str
 voters:
   description: Node names listed as voters in the Raft configuration.
   returned: always
@@ -128,7 +178,9 @@ non_voters:
   type: list
   elements: str
 members:
-  description: Serf LAN members as the answering agent sees them.
+  description:
+    - Serf LAN members as the answering agent sees them; with O(datacenter), that datacenter's WAN members (servers
+      only, with their C(datacenter)).
   returned: always
   type: list
   elements: dict
@@ -173,12 +225,31 @@ unmet:
   returned: always
   type: list
   elements: str
+wan_members:
+  description:
+    - The WAN pool as the agent at O(url) saw it at the last read, names without the C(.<datacenter>) suffix.
+    - A server that crashed shows as C(failed); one that autopilot removed (a dead server while its datacenter
+      kept a quorum) as C(leaving), then C(left).
+  returned: when O(datacenters) or O(wan_members) is set
+  type: list
+  elements: dict
+  sample: [{"name": "node1", "datacenter": "dc2", "address": "10.0.0.21", "port": 8302, "status": "alive",
+            "role": "consul", "version": "1.8.7"}]
+wan_leaders:
+  description:
+    - For each judged datacenter in the WAN pool, its leader's Raft address (empty when none) and why the agent
+      could not tell it (empty when it could).
+  returned: when O(datacenters) or O(wan_members) is set
+  type: dict
+  sample: {"dc1": {"address": "10.0.0.11:8300", "error": ""},
+           "dc2": {"address": "", "error": "rpc error getting client: failed to get conn: dial tcp ...: connect: connection refused"}}
 elapsed:
   description: Seconds spent polling.
   returned: always
   type: float
 """
 
+import re
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -194,11 +265,18 @@ from ansible_collections.sdstack.consul.plugins.module_utils._raft_state import 
     read_node,
     read_state,
 )
+from ansible_collections.sdstack.consul.plugins.module_utils._wan_state import evaluate_wan, read_wan
+
+# What Consul accepts as a datacenter name: a name it would refuse can never be found.
+DATACENTER_NAME = re.compile(r"^[a-z0-9_-]+$")
 
 
 def main():
     module = AnsibleModule(
         argument_spec=connection_argspec(
+            datacenter=dict(type="str"),
+            datacenters=dict(type="list", elements="str"),
+            wan_members=dict(type="dict"),
             expected_voters=dict(type="raw"),
             require_leader=dict(type="bool", default=True),
             require_healthy=dict(type="bool", default=False),
@@ -215,28 +293,34 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    expected = _expected_voters(module, p["expected_voters"])
+    expected = _names_or_count(module, "expected_voters", p["expected_voters"], "voters")
     _check_numbers(module, p, expected)
+    datacenter = _datacenter(module, "datacenter", p["datacenter"]) if p["datacenter"] else None
+    wan_expected = _expected_wan(module, p["datacenters"], p["wan_members"])
     client = ConsulClient.from_module(module)
     synced = p["synced_node"]
     node_client = _node_client(module, client, synced["url"]) if synced else None
     # The voter part of synced_node is already covered when expected_voters names the node.
     node_state_check = synced and not (isinstance(expected, list) and synced["name"] in expected)
 
-    node = None
+    node = wan = None
     start = time.monotonic()
     deadline = start + (p["wait_timeout"] if p["wait"] else 0)
     while True:
         try:
-            state = read_state(client)
+            state = read_state(client, datacenter)
+            unmet = evaluate(state, expected, p["require_leader"], p["require_healthy"], p["min_failure_tolerance"])
+            if datacenter:
+                unmet = ["%s: %s" % (datacenter, u) for u in unmet]
+            if wan_expected:
+                wan = read_wan(client, sorted(wan_expected))
+                unmet += evaluate_wan(wan, wan_expected)
         except ConsulError as e:
             if e.status in (401, 403):
                 # Waiting cannot change what the token may read.
                 module.fail_json(msg="%s (the token needs operator:read, node:read and agent:read)" % e)
-            state = None
+            state = wan = None
             unmet = [str(e)]
-        else:
-            unmet = evaluate(state, expected, p["require_leader"], p["require_healthy"], p["min_failure_tolerance"])
         if synced:
             node = None
             try:
@@ -254,6 +338,8 @@ def main():
     result = dict(state or _empty_state(), changed=False, unmet=unmet, elapsed=elapsed)
     if synced:
         result["synced_node"] = node
+    if wan_expected:
+        result.update(wan or dict(wan_members=[], wan_leaders={}))
     if unmet:
         first = unmet[0] + (" after %ds" % round(elapsed) if p["wait"] else "")
         module.fail_json(msg="; ".join([first] + unmet[1:]), **result)
@@ -271,26 +357,55 @@ def _node_client(module, client, url):
     return None  # not reached: fail_json exits
 
 
-def _expected_voters(module, value):
-    """None, a positive count, or a list of node names."""
+def _names_or_count(module, option, value, what, datacenter=None):
+    """None, a positive count, or a list of node names (of ``datacenter``'s servers, for WAN)."""
     if value is None or value == "":
         return None
     if isinstance(value, bool):
-        module.fail_json(msg="expected_voters: give a number or a list of node names, not %s" % value)
+        module.fail_json(msg="%s: give a number or a list of node names, not %s" % (option, value))
     if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
         count = int(value)
         if count < 1:
-            module.fail_json(msg="expected_voters: %d is not a positive number of voters" % count)
+            module.fail_json(msg="%s: %d is not a positive number of %s" % (option, count, what))
         return count
     if isinstance(value, str):
         value = [v.strip() for v in value.split(",")]
     if isinstance(value, list) and value and all(isinstance(v, str) and v for v in value):
         twice = sorted({v for v in value if value.count(v) > 1})
         if twice:
-            module.fail_json(msg="expected_voters: %s given twice" % ", ".join(twice))
+            module.fail_json(msg="%s: %s given twice" % (option, ", ".join(twice)))
+        # The WAN pool lists node1.dc2; the option wants node1, as its datacenter knows it.
+        suffixed = [v for v in value if datacenter and v.endswith("." + datacenter)]
+        if suffixed:
+            module.fail_json(msg="%s: give node names without the datacenter, %s not %s" % (
+                option, suffixed[0][:-len(datacenter) - 1], suffixed[0]))
         return list(value)
-    module.fail_json(msg="expected_voters: give a number or a list of node names, got %r" % (value,))
+    module.fail_json(msg="%s: give a number or a list of node names, got %r" % (option, value))
     return None  # not reached
+
+
+def _datacenter(module, option, value):
+    name = value if isinstance(value, str) else str(value)
+    if not DATACENTER_NAME.match(name):
+        module.fail_json(msg="%s: %r is not a datacenter name (lowercase letters, digits, _ and -)" % (option, value))
+    return name
+
+
+def _expected_wan(module, datacenters, wan_members):
+    """Datacenter -> None (any alive server), a count or node names; {} when no WAN check is asked."""
+    expected = {}
+    for dc in datacenters or []:
+        dc = _datacenter(module, "datacenters", dc)
+        if dc in expected:
+            module.fail_json(msg="datacenters: %s given twice" % dc)
+        expected[dc] = None
+    for dc, servers in (wan_members or {}).items():
+        dc = _datacenter(module, "wan_members", dc)
+        option = "wan_members.%s" % dc
+        expected[dc] = _names_or_count(module, option, servers, "servers", datacenter=dc)
+        if expected[dc] is None:
+            module.fail_json(msg="%s: give the datacenter's server names or their number" % option)
+    return expected
 
 
 def _check_numbers(module, p, expected):
@@ -312,7 +427,7 @@ def _check_numbers(module, p, expected):
 
 
 def _empty_state():
-    return dict(leader=dict(node="", address=""), voters=[], non_voters=[], members=[],
+    return dict(leader=dict(node="", address=""), leader_error="", voters=[], non_voters=[], members=[],
                 failure_tolerance=None, healthy=None, unhealthy_servers=[], healthy_servers=None, servers=[],
                 last_index=None)
 

@@ -22,7 +22,7 @@ def _plays_and_tasks(out):
     return [line for line in out.splitlines() if line.strip() and not line.startswith("playbook: ")]
 
 
-@pytest.mark.parametrize("inventory", ["cluster", "seed"])
+@pytest.mark.parametrize("inventory", ["cluster", "seed", "multidc"])
 def test_site_yml_syntax_checks_from_the_clone(clone, home, inventory):
     out = run(["ansible-playbook", "-i", f"inventories/{inventory}", "site.yml", "--syntax-check"], clone, home)
     assert "playbook: site.yml" in out, out

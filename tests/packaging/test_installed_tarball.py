@@ -40,7 +40,7 @@ def test_installed_where_galaxy_installs_by_default(installed):
     assert where.get("sdstack.consul") == str(home / ".ansible" / "collections" / "ansible_collections"), found
 
 
-@pytest.mark.parametrize("inventory", ["cluster", "seed"])
+@pytest.mark.parametrize("inventory", ["cluster", "seed", "multidc"])
 def test_site_playbook_syntax_checks_outside_the_repository(installed, inventory):
     _tarball, home, work = installed
     collection = home / ".ansible" / "collections" / "ansible_collections" / "sdstack" / "consul"

@@ -16,3 +16,8 @@ def fixture_collections(tmp_path):
     ns.mkdir(parents=True)
     (ns / "consul").symlink_to(ROOT, target_is_directory=True)
     return tmp_path / "collections"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "wan_state(state): the WAN federation state whose answers the test's "
+                                       "cassette holds (recorded by fixtures/consul_1.8.7/cassettes/record_wan.py)")

@@ -3,38 +3,18 @@
 import os
 
 import pytest
-import yaml
 from ansible.errors import AnsibleFilterError
 from ansible.plugins.filter.core import to_nice_json
 
 from ansible_collections.sdstack.consul.plugins.filter import consul_config as cfg
 from ansible_collections.sdstack.consul.plugins.filter import consul_topology as topo
+from consul_role_settings import DEFAULTS, SEED_INSTANCES, repo_yaml as _yaml, settings
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..")
 GOLDEN = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "consul_golden")
 LINES = ("1.8.7", "1.12.9", "1.14.10", "1.16.6", "1.21.2")
 
 
-def _yaml(*parts):
-    with open(os.path.join(ROOT, *parts), encoding="utf-8") as f:
-        return yaml.safe_load(f)
-
-
-DEFAULTS = _yaml("roles", "consul", "defaults", "main.yml")
-SEED_INSTANCES = _yaml("inventories", "seed", "group_vars", "consul_servers.yml")["consul_instances"]
-
-
-def settings(**over):
-    """The role's defaults as vars/main.yml hands them to the model."""
-    d = dict(DEFAULTS, **over)
-    return dict(
-        datacenter=d["consul_datacenter"], log_level=d["consul_log_level"], ui=d["consul_ui"],
-        client_address=d["consul_client_address"], raft_multiplier=d["consul_raft_multiplier"],
-        autopilot=d["consul_autopilot"], extra_config=d["consul_extra_config"], tls=d["consul_tls"],
-        tls_dir=d["consul_config_root"] + "/tls", tls_verify_incoming_https=d["consul_tls_verify_incoming_https"],
-        acl=d["consul_acl"], acl_default_policy=d["consul_acl_default_policy"],
-        acl_down_policy=d["consul_acl_down_policy"], gossip_encryption=d["consul_gossip_encryption"],
-    )
 
 
 SECURE = dict(consul_tls=True, consul_acl=True, consul_gossip_encryption=True)
@@ -261,3 +241,34 @@ def test_telemetry_can_be_tuned_through_extra_config():
     cluster = seed_cluster()
     config = cfg.consul_agent_config(cluster[0], cluster, "1.21.2", over)
     assert config["telemetry"] == {"prometheus_retention_time": "5m", "disable_hostname": True}
+
+
+# Issue 13: the role now passes each agent its datacenter's servers and the federation keys
+# (consul_federation, consul_datacenter_servers, consul_wan_settings). With one datacenter and no
+# primary the lab's files must come out byte for byte as before.
+@pytest.mark.parametrize("scenario,address,over", [("seed", "10.89.20.31", {}), ("secure", "10.89.20.71", SECURE)])
+def test_lab_consul_json_is_unchanged_through_the_federation_model(scenario, address, over):
+    from ansible_collections.sdstack.consul.plugins.filter import consul_federation as fed
+    hv = {"seed": {"consul_advertise_address": address, "consul_instances": SEED_INSTANCES}}
+    servers = topo.consul_instances(hv, ["seed"], DEFAULTS["consul_data_root"], DEFAULTS["consul_ports"])
+    s = settings(**over)
+    federation = fed.consul_federation(servers, hv, "", s["acl"], s["datacenter"])
+    cluster = fed.consul_datacenter_servers(federation, s["datacenter"], "seed")
+    for inst in cluster:
+        wan = fed.consul_wan_settings(federation, s["datacenter"], True, s["acl"])
+        got = cfg.consul_agent_config(inst, cluster, "1.8.7", s, wan)
+        assert nice_json(got) == _golden(scenario, inst["name"], "consul.json")
+
+
+def test_lab_cluster_consul_json_is_unchanged_through_the_federation_model():
+    from ansible_collections.sdstack.consul.plugins.filter import consul_federation as fed
+    names = ["consul1", "consul2", "consul3"]
+    hv = {h: dict(_yaml("molecule", "cluster", "inventory", "host_vars", h + ".yml"),
+                  **_yaml("inventories", "cluster", "group_vars", "consul_servers.yml")) for h in names}
+    servers = topo.consul_instances(hv, names, DEFAULTS["consul_data_root"], DEFAULTS["consul_ports"])
+    federation = fed.consul_federation(servers, hv, "", False, "dc1")
+    cluster = fed.consul_datacenter_servers(federation, "dc1", "consul1")
+    for inst in cluster:
+        got = cfg.consul_agent_config(inst, cluster, "1.8.7", settings(),
+                                      fed.consul_wan_settings(federation, "dc1", True, False))
+        assert nice_json(got) == _golden("cluster", inst["name"], "consul.json")

@@ -320,3 +320,46 @@ def test_default_site_text_is_base64_decoded_by_the_role():
     # The role feeds slurp's content through b64decode; the filter sees text.
     text = base64.b64decode(base64.b64encode(b"listen 80;")).decode()
     assert consul_lb_listens_on(text, 80)
+
+
+# --- Issue 13: servers in several datacenters -----------------------------------------------------
+# dc1: three servers one per VM; dc2: the seed's three servers on one host.
+TWO_DCS = {
+    "c1": {"ansible_host": "10.0.1.11", "consul_datacenter": "dc1"},
+    "c2": {"ansible_host": "10.0.1.12", "consul_datacenter": "dc1"},
+    "c3": {"ansible_host": "10.0.1.13", "consul_datacenter": "dc1"},
+    "d2": dict(SEED_INSTANCES, ansible_host="10.0.2.10", consul_datacenter="dc2"),
+}
+
+
+def two_dc_site(host_datacenter=None, **more):
+    return consul_lb_site(settings(**more), TWO_DCS, list(TWO_DCS), host_datacenter)
+
+
+def test_an_nginx_forwards_to_the_servers_of_its_own_datacenter():
+    assert two_dc_site("dc1")["upstreams"] == ["10.0.1.11:8500", "10.0.1.12:8500", "10.0.1.13:8500"]
+    assert two_dc_site("dc2")["upstreams"] == ["10.0.2.10:8500", "10.0.2.10:8510", "10.0.2.10:8520"]
+
+
+def test_consul_lb_datacenter_wins_over_the_hosts_own():
+    assert two_dc_site("dc1", datacenter="dc2")["upstreams"] == [
+        "10.0.2.10:8500", "10.0.2.10:8510", "10.0.2.10:8520"]
+
+
+def test_several_datacenters_without_a_choice_are_refused():
+    with pytest.raises(AnsibleFilterError) as e:
+        two_dc_site()
+    assert str(e.value) == ("consul_lb_datacenter: the servers of 'consul_servers' span several datacenters (dc1, dc2):"
+                            " name the one this nginx forwards to (or set consul_datacenter of this host)")
+
+
+def test_a_datacenter_without_servers_is_refused():
+    with pytest.raises(AnsibleFilterError) as e:
+        two_dc_site("dc1", datacenter="dc3")
+    assert str(e.value) == "consul_lb_datacenter: 'dc3' has no servers in 'consul_servers' (datacenters: dc1, dc2)"
+
+
+def test_one_datacenter_ignores_the_choice():
+    assert seed_site(datacenter="elsewhere")["upstreams"] == seed_site()["upstreams"]
+    one = {h: dict(v, consul_datacenter="dc1") for h, v in TWO_DCS.items()}
+    assert len(consul_lb_site(settings(), one, list(one), "dc9")["upstreams"]) == 6

@@ -62,9 +62,9 @@ def test_bodies_decode_to_json_text_or_nothing(raw, body):
 
 
 def test_one_line_is_whitespace_collapsed_json_sorted_and_at_most_300_characters():
-    assert consul_api._oneline("a \n b\t c") == "a b c"
-    assert consul_api._oneline({"b": 1, "a": [2]}) == '{"a": [2], "b": 1}'
-    assert consul_api._oneline("x" * 301) == "x" * 300
+    assert consul_api.oneline("a \n b\t c") == "a b c"
+    assert consul_api.oneline({"b": 1, "a": [2]}) == '{"a": [2], "b": 1}'
+    assert consul_api.oneline("x" * 301) == "x" * 300
 
 
 def test_a_reason_is_the_errors_own_reason_or_the_error():
