@@ -24,13 +24,13 @@ def test_a_host_in_both_groups_stops_every_client(collections):
 def test_an_unknown_servers_group_is_named(collections):
     rc, out = run(collections, "consul_servers", {"consul_group": "consul_sevrers"})
     check_refused(rc, out, {h: "consul_group: 'consul_sevrers' is not an inventory group (the Consul servers' group)"
-                     for h in ("consul1", "consul2", "consul3")})
+                            for h in ("consul1", "consul2", "consul3")})
 
 
 def test_an_unknown_clients_group_is_named(collections):
     rc, out = run(collections, "consul_clients", {"consul_clients_group": "apps"})
     check_refused(rc, out, {h: "consul_clients_group: 'apps' is not an inventory group (%s runs the consul role but is not in"
-                        " consul_servers either)" % h for h in ("app1", "app2", "monitor")})
+                               " consul_servers either)" % h for h in ("app1", "app2", "monitor")})
 
 
 def test_a_client_node_name_taken_by_a_server_is_refused(collections):

@@ -42,14 +42,14 @@ def test_a_server_without_a_datacenter_among_several_is_refused(collections):
 def test_a_primary_without_servers_is_refused(collections):
     rc, out = run(collections, "consul_servers", {"consul_primary_datacenter": "dc3"})
     check_refused(rc, out, {h: "consul_primary_datacenter: 'dc3' has no servers (datacenters with servers: dc1, dc2)"
-                     for h in SERVERS})
+                            for h in SERVERS})
 
 
 def test_acls_across_datacenters_without_a_primary_are_refused(collections):
     rc, out = run(collections, "consul_servers", {"consul_primary_datacenter": "", "consul_acl": True,
                                                   "consul_secrets_dir": "/nonexistent/secrets"})
     check_refused(rc, out, {h: "consul_primary_datacenter: required with ACLs across several datacenters (dc1, dc2): name"
-                        " the one that holds the authoritative ACLs" for h in SERVERS})
+                               " the one that holds the authoritative ACLs" for h in SERVERS})
 
 
 @pytest.mark.parametrize("name,dc1,dc2", [

@@ -15,8 +15,6 @@ GOLDEN = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "consul
 LINES = ("1.8.7", "1.12.9", "1.14.10", "1.16.6", "1.21.2")
 
 
-
-
 SECURE = dict(consul_tls=True, consul_acl=True, consul_gossip_encryption=True)
 
 
