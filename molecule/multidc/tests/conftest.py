@@ -1,0 +1,74 @@
+"""The multidc scenario's shared facts: hosts, addresses and servers per datacenter, and the small actions its
+tests share (podman exec on a lab host, Prometheus's targets, the JSON artifacts). Constants
+mirror ../molecule.yml and ../inventory; a test that disagrees with them fails naming the value."""
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import requests
+
+EPHEMERAL = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/tmp"))
+ADDRESS = {"mdc1-1": "10.89.20.81", "mdc1-2": "10.89.20.82", "mdc1-3": "10.89.20.83", "mdc2-seed": "10.89.20.84"}
+DC1_HOSTS = ["mdc1-1", "mdc1-2", "mdc1-3"]
+DC2_HOST = "mdc2-seed"
+# Node names as each datacenter knows them (dc2's are the instances of host_vars/mdc2-seed/instances.yml).
+SERVERS = {"dc1": DC1_HOSTS, "dc2": ["node1", "node2", "node3"]}
+# Each server's HTTP API: dc1's on Consul's default port, dc2's three instances on 8500/8510/8520.
+API = {"dc1": ["http://%s:8500" % ADDRESS[h] for h in DC1_HOSTS],
+       "dc2": ["http://%s:%d" % (ADDRESS[DC2_HOST], p) for p in (8500, 8510, 8520)]}
+DC2_UNITS = ["consul@%s.service" % n for n in SERVERS["dc2"]]
+NGINX = "http://%s" % ADDRESS["mdc1-3"]
+PROMETHEUS = "http://%s:9090" % ADDRESS["mdc1-3"]
+JOB = {"dc1": "consul-node-exporter", "dc2": "consul-node-exporter-dc2"}
+HTTP = requests.Session()
+HTTP.trust_env = False  # lab addresses only
+
+
+def podman(*args, check=True, timeout=60):
+    return subprocess.run(["podman", *args], check=check, capture_output=True, text=True, timeout=timeout).stdout
+
+
+def active_targets():
+    """Prometheus's active targets: list of {job, scrapeUrl, health, labels}."""
+    data = HTTP.get(PROMETHEUS + "/api/v1/targets", params={"state": "active"}, timeout=5).json()
+    return data["data"]["activeTargets"]
+
+
+def node_exporter_url(host):
+    return "http://%s:9100/metrics" % ADDRESS[host]
+
+
+def leader_of(dc, timeout=1.0):
+    """The leader's Raft address as any server of ``dc`` reports it locally, or "" (none answers one)."""
+    for url in API[dc]:
+        try:
+            r = HTTP.get(url + "/v1/status/leader", timeout=timeout)
+            if r.status_code == 200 and r.json():
+                return r.json()
+        except (requests.RequestException, ValueError):
+            continue
+    return ""
+
+
+def write_artifact(name, data):
+    """Write <ephemeral dir>/<name> (JSON) and print it, for the lead's report."""
+    path = EPHEMERAL / name
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    print("\n%s:\n%s" % (path, path.read_text()))
+    return path
+
+
+def hold_for(check, seconds, what, interval=1.0):
+    """The opposite of polling.wait_for: check() must stay truthy for ``seconds``, sampled every
+    ``interval``; fails naming what broke and its last value."""
+    deadline = time.monotonic() + seconds
+    samples = 0
+    while time.monotonic() < deadline:
+        got = check()
+        assert got, "%s: broke after %d samples (got %r)" % (what, samples, got)
+        samples += 1
+        time.sleep(interval)
+    return samples
