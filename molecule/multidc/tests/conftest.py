@@ -3,14 +3,14 @@ tests share (podman exec on a lab host, Prometheus's targets, the JSON artifacts
 mirror ../molecule.yml and ../inventory; a test that disagrees with them fails naming the value."""
 
 import json
-import os
 import subprocess
 import time
 from pathlib import Path
 
 import requests
 
-EPHEMERAL = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/tmp"))
+# Molecule deletes its ephemeral folder at destroy: the figures go beside the scenario logs instead.
+REPORTS = Path(__file__).resolve().parents[3] / ".lab" / "logs"
 ADDRESS = {"mdc1-1": "10.89.20.81", "mdc1-2": "10.89.20.82", "mdc1-3": "10.89.20.83", "mdc2-seed": "10.89.20.84"}
 DC1_HOSTS = ["mdc1-1", "mdc1-2", "mdc1-3"]
 DC2_HOST = "mdc2-seed"
@@ -54,8 +54,9 @@ def leader_of(dc, timeout=1.0):
 
 
 def write_artifact(name, data):
-    """Write <ephemeral dir>/<name> (JSON) and print it, for the lead's report."""
-    path = EPHEMERAL / name
+    """Write .lab/logs/<name> (JSON, kept after the run) and print it, for the report."""
+    REPORTS.mkdir(parents=True, exist_ok=True)
+    path = REPORTS / name
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
     print("\n%s:\n%s" % (path, path.read_text()))
     return path

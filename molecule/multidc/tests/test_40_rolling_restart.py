@@ -8,11 +8,11 @@ import json
 import threading
 import time
 
-from conftest import API, EPHEMERAL, SERVERS, leader_of, write_artifact
+from conftest import API, REPORTS, SERVERS, leader_of, write_artifact
 from sdstack_molecule.playbook_run import converge
 from sdstack_molecule.wan_checks import wait_for_federation
 
-REPORT = EPHEMERAL / "multidc-rolling-restart-steps.json"
+REPORT = REPORTS / "multidc-rolling-restart-steps.json"
 
 
 class LeaderPoller(threading.Thread):
