@@ -215,7 +215,7 @@ def consul_agent_secrets(gossip_key, agent_token, version, replication_token=Non
     """secrets.json: the gossip key and the agent token, each only when in use.
 
     ``replication_token``: the ACL replication token of a server outside the primary datacenter
-    (acl.enable_token_replication, see consul_wan_settings); the role does not pass one yet."""
+    (acl.enable_token_replication, see consul_wan_settings and consul_replication_acl_tokens)."""
     consul_version_tuple(version)
     out = {}
     if gossip_key:

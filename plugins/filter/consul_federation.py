@@ -209,6 +209,24 @@ def consul_wan_settings(federation, datacenter, server=True, acl=False):
     return out
 
 
+# The rights Consul asks of a secondary datacenter's replication token: ACL objects (tokens and
+# policies), and what its servers replicate beside them (config entries, intentions, the Connect CA).
+REPLICATION_TOKEN = {
+    "name": "acl-replication",
+    "description": "Servers outside the primary datacenter - ACL, config entry and intention replication",
+    "rules": 'acl = "write"\noperator = "write"\nservice_prefix "" { policy = "read" intentions = "read" }\n',
+}
+
+
+def consul_replication_acl_tokens(federation, acl=False):
+    """The federation's ACL replication token (a list of one) when ACLs span several datacenters with
+    a primary: created in the primary like every other token, it goes into secrets.json of the servers
+    that replicate (consul_wan_settings' acl.enable_token_replication). Else an empty list."""
+    if _flag(acl, "consul_acl") and federation["several"] and federation.get("primary"):
+        return [dict(REPLICATION_TOKEN)]
+    return []
+
+
 def consul_acl_datacenter(federation, datacenter):
     """The datacenter whose servers the role's ACL tasks talk to: the primary once named (tokens
     made there are global and replicate), else the host's own."""
@@ -223,4 +241,5 @@ class FilterModule:
             "consul_retry_join_wan": consul_retry_join_wan,
             "consul_wan_settings": consul_wan_settings,
             "consul_acl_datacenter": consul_acl_datacenter,
+            "consul_replication_acl_tokens": consul_replication_acl_tokens,
         }

@@ -15,6 +15,7 @@ from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
 
 JOB_KEYS = {"job_name", "servers", "services", "tags_regex", "labelmap", "token", "scheme", "datacenter",
+            "datacenter_label",
             "refresh_interval", "allow_stale", "scrape_interval", "metrics_path", "tls_config", "params",
             "scrape_scheme", "scrape_token", "scrape_tls_config", "scrape_basic_auth"}
 # Prometheus tls_config keys that make sense for the Consul API.
@@ -33,6 +34,8 @@ _PROM_VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.\d+)?(?:[-+][0-9A-Za-z.+-]*)?$"
 
 # Prometheus's duration syntax (model.ParseDuration): units largest first, each at most once.
 _DURATION = re.compile(r"^(\d+y)?(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$")
+# A target label Prometheus accepts and keeps (names starting with __ are dropped after relabelling).
+_LABEL_NAME = re.compile(r"^(?!__)[a-zA-Z_][a-zA-Z0-9_]*$")
 _SERVER = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$")
 # Python's re and Go's RE2 differ (RE2 has \pL and \z, no look-arounds or back-references), so
 # only errors that RE2 raises too reject a regex here; promtool stays the final judge.
@@ -230,9 +233,20 @@ def _job(job, index, ca_file=None, version=NEWEST):
                         "regex": check_regex(job["tags_regex"], where), "action": "keep"})
     if _bool(job.get("labelmap", True), where, "labelmap"):
         relabel.append({"regex": LABELMAP_REGEX, "action": "labelmap"})
+    if job.get("datacenter_label"):
+        # After the labelmap, so the datacenter Consul answered for wins over a service meta key of that name.
+        relabel.append({"source_labels": ["__meta_consul_dc"], "target_label": _label_name(job["datacenter_label"],
+                                                                                          where, "datacenter_label")})
     if relabel:
         out["relabel_configs"] = relabel
     return out
+
+
+def _label_name(value, where, key):
+    if not isinstance(value, str) or not _LABEL_NAME.match(value):
+        _fail(where, "%s %r is not a target label name (letters, digits and _, not starting with a digit or __)"
+              % (key, value))
+    return value
 
 
 def prometheus_consul_scrape_configs(jobs, extra=None, ca_file=None, version=None):

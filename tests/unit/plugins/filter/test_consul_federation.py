@@ -205,6 +205,28 @@ def test_the_replication_token_hook_goes_to_secrets_json():
         "acl": {"tokens": {"replication": "repl-s"}}}
 
 
+def test_the_replication_token_exists_only_with_acls_across_datacenters_and_a_primary(multidc):
+    tokens = fed.consul_replication_acl_tokens(federation(multidc, acl=True), True)
+    assert [t["name"] for t in tokens] == ["acl-replication"]
+    # What Consul asks of it: write ACL objects, and read what secondaries replicate beside them.
+    rules = tokens[0]["rules"]
+    assert 'acl = "write"' in rules and 'operator = "write"' in rules
+    assert 'service_prefix "" { policy = "read" intentions = "read" }' in rules
+    assert fed.consul_replication_acl_tokens(federation(multidc, acl=True), False) == []
+    assert fed.consul_replication_acl_tokens(federation(multidc), "no") == []
+    hv = {"s": {"ansible_host": "10.0.0.1", "consul_instances": SEED_INSTANCES}}
+    one = fed.consul_federation(topo.consul_instances(hv, ["s"]), hv, primary="dc1", acl=True, local_datacenter="dc1")
+    assert fed.consul_replication_acl_tokens(one, True) == []
+
+
+def test_each_call_returns_its_own_copy_of_the_token():
+    hv = {"a": {"ansible_host": "10.0.0.1", "consul_datacenter": "dc1"},
+          "b": {"ansible_host": "10.0.0.2", "consul_datacenter": "dc2"}}
+    got = fed.consul_federation(topo.consul_instances(hv, ["a", "b"]), hv, primary="dc1", acl=True)
+    fed.consul_replication_acl_tokens(got, True)[0]["name"] = "changed"
+    assert fed.consul_replication_acl_tokens(got, True)[0]["name"] == "acl-replication"
+
+
 # --- Refusals ---------------------------------------------------------------------------------------
 
 def test_a_server_without_a_datacenter_among_several_is_refused():

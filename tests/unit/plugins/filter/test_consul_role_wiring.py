@@ -188,3 +188,34 @@ def test_a_client_creates_only_its_own_token():
     task = _task("service.yml", "Create this client agent's ACL token")
     got = _render(_fleet("app2", consul_acl=True), task["vars"]["_consul_client_token"])
     assert got["name"] == "agent-app2" and 'node "app2"' in got["rules"]
+
+
+def _federation(host, tmp_path):
+    """Two datacenters with ACLs: a1..a3 in dc1 (the primary), b1 in dc2; secrets on tmp_path."""
+    dcs = {"a1": "dc1", "a2": "dc1", "a3": "dc1", "b1": "dc2"}
+    hv = {h: {"ansible_host": "10.0.0.%d" % i, "consul_datacenter": dc} for i, (h, dc) in enumerate(dcs.items(), 11)}
+    (tmp_path / "acl").mkdir(exist_ok=True)
+    for name in ("agent", "acl-replication"):
+        (tmp_path / "acl" / ("%s.token" % name)).write_text(name.upper() + "-SECRET\n")
+    t = templar("10.0.0.99", str(tmp_path), consul_acl=True, consul_primary_datacenter="dc1",
+                consul_datacenter=dcs[host])
+    t.available_variables = dict(t.available_variables, hostvars=hv, groups={"consul_servers": list(dcs)},
+                                 inventory_hostname=host)
+    return t
+
+
+@pytest.mark.parametrize("host,replication", [("b1", "ACL-REPLICATION-SECRET"), ("a2", None)])
+def test_servers_outside_the_primary_carry_the_replication_token(tmp_path, host, replication):
+    t = _federation(host, tmp_path)
+    assert [tok["name"] for tok in _render(t, "{{ _consul_acl_tokens }}")][:2] == ["agent", "acl-replication"]
+    task = _task("configure.yml", "Write each instance's secrets")
+    secret_vars = {k: _render(t, v) for k, v in task["vars"].items()}
+    (item,) = _render(t, "{{ _consul_local }}")
+    got = _render(t, task["ansible.builtin.copy"]["content"].replace(" | to_nice_json(indent=2) }}\n", " }}"),
+                  item=item, **secret_vars)
+    assert got["acl"]["tokens"].get("replication") == replication
+    assert got["acl"]["tokens"]["agent"] == "AGENT-SECRET"
+    conf_task = _task("configure.yml", "Write each validated configuration")
+    conf = _render(t, conf_task["ansible.builtin.copy"]["content"].replace(" | to_nice_json(indent=2) }}\n", " }}"),
+                   item=item)
+    assert conf["acl"].get("enable_token_replication", False) is (replication is not None)

@@ -33,6 +33,22 @@ def test_one_sd_entry_per_server_all_options():
     assert [r["action"] for r in out["relabel_configs"]] == ["keep"]
 
 
+def test_datacenter_label_takes_consuls_datacenter_after_the_labelmap():
+    out = scrape_configs([dict(SEED_JOB, datacenter="dc2", datacenter_label="dc")])[0]
+    assert out["relabel_configs"][-2:] == [
+        {"regex": "__meta_consul_service_metadata_(.+)", "action": "labelmap"},
+        {"source_labels": ["__meta_consul_dc"], "target_label": "dc"}]
+    # Without it, no rule: existing configurations render as before.
+    assert all("target_label" not in r for r in scrape_configs([SEED_JOB])[0]["relabel_configs"])
+
+
+@pytest.mark.parametrize("label", ["__dc", "1dc", "data-center", 5])
+def test_a_datacenter_label_prometheus_would_not_keep_is_refused(label):
+    with pytest.raises(AnsibleFilterError) as e:
+        scrape_configs([dict(SEED_JOB, datacenter_label=label)])
+    assert "datacenter_label %r is not a target label name" % (label,) in str(e.value)
+
+
 def test_no_regex_and_no_labelmap_means_no_relabelling():
     out = scrape_configs([{"job_name": "all", "servers": ["c:8500"], "labelmap": False}])[0]
     assert "relabel_configs" not in out

@@ -27,7 +27,7 @@ def error(**job):
     ({"tags_regex": 7}, "tags_regex must be a non-empty string, got 7"),
     ({"tls_config": {"ca": 1, "key": 2}}, "tls_config: unknown key(s) ca, key (known: ca_file, cert_file, "
                                           "insecure_skip_verify, key_file, server_name)"),
-    ({"port": 1, "host": 2}, "unknown key(s) host, port (known: allow_stale, datacenter, job_name, labelmap, "
+    ({"port": 1, "host": 2}, "unknown key(s) host, port (known: allow_stale, datacenter, datacenter_label, job_name, labelmap, "
                              "metrics_path, params, refresh_interval, scheme, scrape_basic_auth, scrape_interval, scrape_scheme, "
                              "scrape_tls_config, scrape_token, servers, services, tags_regex, tls_config, token)"),
     ({"servers": []}, "servers is empty: list one or more Consul HTTP API addresses (host:port), for example the "
