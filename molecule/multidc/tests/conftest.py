@@ -1,8 +1,10 @@
 """The multidc scenario's shared facts: hosts, addresses and servers per datacenter, and the small actions its
-tests share (podman exec on a lab host, Prometheus's targets, the JSON artifacts). Constants
+tests share (podman exec on a lab host, the consul CLI and modules as the operator, Prometheus's
+targets, the JSON artifacts). Everything speaks HTTPS verified against the federation's CA. Constants
 mirror ../molecule.yml and ../inventory; a test that disagrees with them fails naming the value."""
 
 import json
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -16,15 +18,54 @@ DC1_HOSTS = ["mdc1-1", "mdc1-2", "mdc1-3"]
 DC2_HOST = "mdc2-seed"
 # Node names as each datacenter knows them (dc2's are the instances of host_vars/mdc2-seed/instances.yml).
 SERVERS = {"dc1": DC1_HOSTS, "dc2": ["node1", "node2", "node3"]}
-# Each server's HTTP API: dc1's on Consul's default port, dc2's three instances on 8500/8510/8520.
-API = {"dc1": ["http://%s:8500" % ADDRESS[h] for h in DC1_HOSTS],
-       "dc2": ["http://%s:%d" % (ADDRESS[DC2_HOST], p) for p in (8500, 8510, 8520)]}
+# Each server's HTTPS API: dc1's on Consul's default port, dc2's three instances on 8500/8510/8520.
+API = {"dc1": ["https://%s:8500" % ADDRESS[h] for h in DC1_HOSTS],
+       "dc2": ["https://%s:%d" % (ADDRESS[DC2_HOST], p) for p in (8500, 8510, 8520)]}
 DC2_UNITS = ["consul@%s.service" % n for n in SERVERS["dc2"]]
-NGINX = "http://%s" % ADDRESS["mdc1-3"]
-PROMETHEUS = "http://%s:9090" % ADDRESS["mdc1-3"]
+NGINX = "https://%s" % ADDRESS["mdc1-3"]
+PROMETHEUS = "https://%s:9090" % ADDRESS["mdc1-3"]
 JOB = {"dc1": "consul-node-exporter", "dc2": "consul-node-exporter-dc2"}
-HTTP = requests.Session()
-HTTP.trust_env = False  # lab addresses only
+# The controller's secrets of the federation (inventory/group_vars/all/secure.yml).
+SECRETS = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "secrets"
+CA = str(SECRETS / "tls" / "ca.pem")
+# How a lab host reaches its own agent, for modules and the consul CLI run there.
+AGENT_URL = "https://127.0.0.1:8500"
+AGENT_CA = "/etc/consul.d/tls/ca.pem"
+
+
+def token(name):
+    """The secret of ACL token ``name`` as the role keeps it on the controller."""
+    return (SECRETS / "acl" / ("%s.token" % name)).read_text().strip()
+
+
+def _session(headers=None, auth=None):
+    s = requests.Session()
+    s.trust_env = False  # lab addresses only
+    s.verify = CA
+    s.headers.update(headers or {})
+    s.auth = auth
+    return s
+
+
+# Consul's APIs as the operator (the bootstrap token); anonymous requests use ANONYMOUS.
+HTTP = _session({"X-Consul-Token": token("bootstrap")})
+ANONYMOUS = _session()
+PROM = _session(auth=("admin", (SECRETS / "web" / "admin.password").read_text().strip()))
+
+
+# What the WAN checks (sdstack_molecule.wan_checks) send: the operator's token, the federation's CA.
+WAN_AUTH = {"token": token("bootstrap"), "verify": CA}
+
+
+def agent_args(**args):
+    """Arguments of a collection module run on a lab host against its own agent, as the operator."""
+    return dict(dict(url=AGENT_URL, ca_path=AGENT_CA, token=token("bootstrap")), **args)
+
+
+def consul_cli(host, *args):
+    """The consul CLI on a lab host, against its own agent as the operator."""
+    return podman("exec", "-e", "CONSUL_HTTP_ADDR=" + AGENT_URL, "-e", "CONSUL_CACERT=" + AGENT_CA,
+                  "-e", "CONSUL_HTTP_TOKEN=" + token("bootstrap"), host, "consul", *args)
 
 
 def podman(*args, check=True, timeout=60):
@@ -33,12 +74,12 @@ def podman(*args, check=True, timeout=60):
 
 def active_targets():
     """Prometheus's active targets: list of {job, scrapeUrl, health, labels}."""
-    data = HTTP.get(PROMETHEUS + "/api/v1/targets", params={"state": "active"}, timeout=5).json()
+    data = PROM.get(PROMETHEUS + "/api/v1/targets", params={"state": "active"}, timeout=5).json()
     return data["data"]["activeTargets"]
 
 
 def node_exporter_url(host):
-    return "http://%s:9100/metrics" % ADDRESS[host]
+    return "https://%s:9100/metrics" % ADDRESS[host]
 
 
 def leader_of(dc, timeout=1.0):

@@ -5,7 +5,8 @@ Records the WAN join time of the cold converge in <ephemeral dir>/multidc-wan-jo
 
 import re
 
-from conftest import ADDRESS, API, DC1_HOSTS, DC2_HOST, HTTP, NGINX, SERVERS, podman, write_artifact
+from conftest import (ADDRESS, API, DC1_HOSTS, DC2_HOST, HTTP, NGINX, SERVERS, WAN_AUTH, agent_args, consul_cli, podman,
+                      write_artifact)
 from sdstack_molecule.playbook_run import module_failure, run_module
 from sdstack_molecule.wan_checks import wait_for_federation, wan_leaders, wan_members
 
@@ -14,12 +15,12 @@ JOURNAL_LINE = re.compile(r"^(\d+\.\d+) \S+ (.*)$")
 
 def test_every_server_of_both_datacenters_is_alive_over_wan_from_either_side():
     for dc in ("dc1", "dc2"):
-        wait_for_federation(API[dc][0], SERVERS, timeout=120)
-        pool = wan_members(API[dc][0])
+        wait_for_federation(API[dc][0], SERVERS, timeout=120, **WAN_AUTH)
+        pool = wan_members(API[dc][0], **WAN_AUTH)
         # Exactly the two datacenters, exactly their servers (no stale or foreign member).
         assert {d: sorted(n) for d, n in pool.items()} == {d: sorted(n) for d, n in SERVERS.items()}, (dc, pool)
         assert all(s == "alive" for nodes in pool.values() for s in nodes.values()), (dc, pool)
-        leaders = wan_leaders(API[dc][0], SERVERS)
+        leaders = wan_leaders(API[dc][0], SERVERS, **WAN_AUTH)
         assert all(v and not v.startswith("HTTP ") for v in leaders.values()), (dc, leaders)
         # Each datacenter's leader is one of its own servers (dc2's on mdc2-seed's address).
         assert leaders["dc2"].startswith(ADDRESS[DC2_HOST] + ":"), leaders
@@ -29,10 +30,10 @@ def test_every_server_of_both_datacenters_is_alive_over_wan_from_either_side():
 def test_consul_raft_asserts_the_federation_and_names_a_missing_datacenter():
     for host in ("mdc1-1", DC2_HOST):
         result = run_module(host, "sdstack.consul.consul_raft",
-                            dict(url="http://127.0.0.1:8500", wan_members=SERVERS, wait=True, wait_timeout=60))
+                            agent_args(wan_members=SERVERS, wait=True, wait_timeout=60))
         assert not result.get("changed"), result
     wrong = module_failure("mdc1-1", "sdstack.consul.consul_raft",
-                           dict(url="http://127.0.0.1:8500", wan_members={"dc3": ["x"]}))
+                           agent_args(wan_members={"dc3": ["x"]}))
     msg = wrong.get("msg", "")
     assert "\n" not in msg and "dc3 not in the WAN federation (known: dc1, dc2)" in msg, wrong
 
@@ -44,10 +45,10 @@ def test_both_datacenters_list_the_same_datacenters():
 
 
 def test_consul_cli_on_a_dc1_server_lists_dc2_services():
-    out = podman("exec", "mdc1-1", "consul", "catalog", "services", "-datacenter", "dc2")
+    out = consul_cli("mdc1-1", "catalog", "services", "-datacenter", "dc2")
     assert "node-exporter" in out.split(), out
     # And its own datacenter's catalog is not dc2's: the query really crossed the WAN.
-    nodes = podman("exec", "mdc1-1", "consul", "catalog", "nodes", "-datacenter", "dc2")
+    nodes = consul_cli("mdc1-1", "catalog", "nodes", "-datacenter", "dc2")
     assert "node1" in nodes and "mdc1-1" not in nodes, nodes
 
 

@@ -1,17 +1,18 @@
 """Discovery across datacenters: dc1's Prometheus lists dc2's node_exporter as an up target of
-the `datacenter: dc2` job, labelled dc=dc2, and dc1's own under dc=dc1; a service registered on
+the `datacenter: dc2` job, labelled dc=dc2 from Consul's answer (datacenter_label), and dc1's own
+under dc=dc1; a service registered on
 dc2's agent becomes a target in dc1's Prometheus (5 times, median latency recorded in
 <ephemeral dir>/multidc-discovery.json)."""
 
 import statistics
 import time
 
-from conftest import ADDRESS, DC1_HOSTS, DC2_HOST, JOB, active_targets, node_exporter_url, write_artifact
+from conftest import ADDRESS, DC1_HOSTS, DC2_HOST, JOB, active_targets, agent_args, node_exporter_url, write_artifact
 from sdstack_molecule.playbook_run import run_module
 from sdstack_molecule.polling import wait_for
 
 ROUNDS = 5
-PROBE = dict(url="http://127.0.0.1:8500", name="xdc-probe", tags=["node-exporter"], address=ADDRESS[DC2_HOST],
+PROBE = dict(name="xdc-probe", tags=["node-exporter"], address=ADDRESS[DC2_HOST],
              port=9100)
 
 
@@ -48,13 +49,15 @@ def test_registration_in_dc2_reaches_dc1_prometheus_median_of_five():
     rounds = []
     try:
         for i in range(ROUNDS):
-            args = dict(PROBE, id="xdc-probe-%d" % i, meta={"dc": "dc2", "probe": str(i)})
+            args = agent_args(**PROBE, id="xdc-probe-%d" % i, meta={"probe": str(i)})
             before = time.monotonic()
             r = run_module(DC2_HOST, "sdstack.consul.consul_service", args)
             registered = time.monotonic()
             assert r["changed"], r
-            wait_for(lambda i=i: _probe_target(i), 60, "probe %d of dc2 listed in dc1's Prometheus" % i, interval=0.2)
+            listed = wait_for(lambda i=i: _probe_target(i), 60, "probe %d of dc2 listed in dc1's Prometheus" % i,
+                              interval=0.2)
             seen = time.monotonic()
+            assert listed[0]["labels"].get("dc") == "dc2", listed
             rounds.append({"round": i, "module_s": round(registered - before, 2),
                            "registered_to_target_s": round(seen - registered, 2),
                            "module_start_to_target_s": round(seen - before, 2)})
@@ -64,7 +67,7 @@ def test_registration_in_dc2_reaches_dc1_prometheus_median_of_five():
     finally:
         for i in range(ROUNDS):
             run_module(DC2_HOST, "sdstack.consul.consul_service",
-                       dict(PROBE, id="xdc-probe-%d" % i, state="absent"))
+                       agent_args(**PROBE, id="xdc-probe-%d" % i, state="absent"))
     median = statistics.median(r["registered_to_target_s"] for r in rounds)
     write_artifact("multidc-discovery.json", {
         "rounds": rounds, "median_registered_to_target_s": median,

@@ -6,8 +6,8 @@ run, and the test measures until dc2 is back in the WAN pool with a leader. Time
 import time
 import uuid
 
-from conftest import (API, DC1_HOSTS, DC2_HOST, DC2_UNITS, HTTP, JOB, NGINX, SERVERS, active_targets, hold_for, leader_of,
-                      node_exporter_url, podman, write_artifact)
+from conftest import (API, DC1_HOSTS, DC2_HOST, DC2_UNITS, HTTP, JOB, NGINX, SERVERS, WAN_AUTH, active_targets, agent_args,
+                      hold_for, leader_of, node_exporter_url, podman, write_artifact)
 from sdstack_molecule.playbook_run import run_module
 from sdstack_molecule.polling import wait_for
 from sdstack_molecule.wan_checks import wait_for_federation, wan_leaders
@@ -16,7 +16,7 @@ DC1_API = API["dc1"][0]
 
 
 def _dc2_unreachable_from_dc1():
-    leader = wan_leaders(DC1_API, ["dc2"])["dc2"]
+    leader = wan_leaders(DC1_API, ["dc2"], **WAN_AUTH)["dc2"]
     return leader if (not leader or leader.startswith("HTTP ")) else None
 
 
@@ -26,7 +26,7 @@ def _dc1_targets_up():
 
 
 def test_dc1_unaffected_while_dc2_is_down_and_dc2_rejoins_without_a_playbook():
-    wait_for_federation(DC1_API, SERVERS, timeout=60)
+    wait_for_federation(DC1_API, SERVERS, timeout=60, **WAN_AUTH)
     leader_before = leader_of("dc1")
     assert leader_before, "dc1 has no leader before the outage"
     timeline = {"dc1_leader_before": leader_before}
@@ -70,14 +70,14 @@ def test_dc1_unaffected_while_dc2_is_down_and_dc2_rejoins_without_a_playbook():
         podman("exec", DC2_HOST, "systemctl", "start", *DC2_UNITS)
         restarted = True
         timeline["dc2_started_s"] = round(t_start - t0, 2)
-        rejoin = wait_for_federation(DC1_API, SERVERS, timeout=180)
+        rejoin = wait_for_federation(DC1_API, SERVERS, timeout=180, **WAN_AUTH)
         timeline["dc2_rejoined_wan_with_leader_s"] = round(time.time() - t0, 2)
         timeline["rejoin_seconds_after_start"] = round(time.time() - t_start, 2)
         timeline["rejoin_seconds_measured_by_wait"] = round(rejoin, 2)
         # The module agrees, from both sides.
         for host in ("mdc1-1", DC2_HOST):
             run_module(host, "sdstack.consul.consul_raft",
-                       dict(url="http://127.0.0.1:8500", wan_members=SERVERS, wait=True, wait_timeout=60))
+                       agent_args(wan_members=SERVERS, wait=True, wait_timeout=60))
         assert leader_of("dc1") == leader_before, "dc1's leader changed when dc2 came back"
     finally:
         if not restarted:

@@ -8,7 +8,7 @@ import json
 import threading
 import time
 
-from conftest import API, REPORTS, SERVERS, leader_of, write_artifact
+from conftest import API, REPORTS, SERVERS, WAN_AUTH, leader_of, write_artifact
 from sdstack_molecule.playbook_run import converge
 from sdstack_molecule.wan_checks import wait_for_federation
 
@@ -36,7 +36,7 @@ def _epoch(iso):
 
 
 def test_rolling_restart_goes_datacenter_by_datacenter_leader_last_never_two_leaderless():
-    wait_for_federation(API["dc1"][0], SERVERS, timeout=60)
+    wait_for_federation(API["dc1"][0], SERVERS, timeout=60, **WAN_AUTH)
     REPORT.unlink(missing_ok=True)
     poller = LeaderPoller()
     poller.start()
@@ -68,4 +68,4 @@ def test_rolling_restart_goes_datacenter_by_datacenter_leader_last_never_two_lea
     assert last_dc1 <= first_dc2, (last_dc1, first_dc2)
     assert poller.samples, "the leader poller took no sample"
     assert not both_leaderless, "both datacenters leaderless at once: %s" % both_leaderless[:5]
-    wait_for_federation(API["dc1"][0], SERVERS, timeout=120)
+    wait_for_federation(API["dc1"][0], SERVERS, timeout=120, **WAN_AUTH)

@@ -1,0 +1,106 @@
+"""The secure profile across both datacenters: anonymous requests are refused in each, dc2's servers
+replicate ACLs from dc1 (the primary) with the replication token only they carry, and a token created
+in dc1 works in dc2 from dc2's own replica, with exactly the rights of its policy."""
+
+import json
+import uuid
+
+import pytest
+from conftest import ADDRESS, ANONYMOUS, API, DC2_HOST, HTTP, NGINX, SERVERS, agent_args, podman, token
+from sdstack_molecule.playbook_run import run_module
+from sdstack_molecule.polling import wait_for
+
+PROBE_POLICY = "multidc-probe"
+PROBE_RULES = 'key_prefix "xdc/" { policy = "write" }\n'
+
+
+@pytest.mark.parametrize("dc", ["dc1", "dc2"])
+def test_anonymous_is_refused_in_both_datacenters(dc):
+    for url in API[dc]:
+        write = ANONYMOUS.put(url + "/v1/kv/anonymous", data="x", timeout=10)
+        assert write.status_code == 403, (url, write.status_code, write.text)
+        tokens = ANONYMOUS.get(url + "/v1/acl/tokens", timeout=10)
+        assert tokens.status_code == 403, (url, tokens.status_code, tokens.text)
+        # The same request with the operator's token goes through: the 403 above is the ACL's answer.
+        assert HTTP.get(url + "/v1/acl/tokens", timeout=10).status_code == 200, url
+    # Across the WAN too: dc1's nginx forwarding an anonymous write to dc2.
+    r = ANONYMOUS.put(NGINX + "/v1/kv/anonymous", params={"dc": "dc2"}, data="x", timeout=10)
+    assert r.status_code == 403, (r.status_code, r.text)
+
+
+def _secrets(host, instance):
+    return json.loads(podman("exec", host, "cat", "/etc/consul.d/%s/secrets.json" % instance))
+
+
+def test_only_dc2_servers_carry_the_replication_token():
+    for node in SERVERS["dc2"]:
+        tokens = _secrets(DC2_HOST, node)["acl"]["tokens"]
+        assert tokens.get("replication") == token("acl-replication"), node
+    for host in SERVERS["dc1"]:
+        assert "replication" not in _secrets(host, host)["acl"]["tokens"], host
+
+
+def _replication(url):
+    r = HTTP.get(url + "/v1/acl/replication", timeout=10)
+    assert r.status_code == 200, (url, r.status_code, r.text)
+    return r.json()
+
+
+def test_dc2_replicates_tokens_from_dc1():
+    # Only the leader replicates; every server reports what it knows, so ask each for the running one.
+    def running():
+        got = [_replication(url) for url in API["dc2"]]
+        live = [s for s in got if s["Running"]]
+        return live[0] if len(live) == 1 and live[0]["ReplicatedTokenIndex"] > 0 else None
+    status = wait_for(running, 120, "one dc2 server replicating tokens from dc1")
+    assert status["Enabled"] and status["SourceDatacenter"] == "dc1", status
+    assert status["ReplicationType"] == "tokens", status
+    assert status["LastSuccess"] >= status["LastError"], status
+    # The primary does not replicate.
+    assert not any(_replication(url)["Running"] for url in API["dc1"])
+
+
+def test_a_token_created_in_dc1_works_in_dc2_from_its_replica():
+    secret = str(uuid.uuid4())
+    try:
+        run_module("mdc1-1", "sdstack.consul.consul_acl_policy",
+                   agent_args(name=PROBE_POLICY, rules=PROBE_RULES, description="multidc replication probe"))
+        created = run_module("mdc1-1", "sdstack.consul.consul_acl_token",
+                             agent_args(secret_id=secret, description="multidc replication probe",
+                                        policies=[PROBE_POLICY]))
+        accessor = created["token"]["accessor_id"]
+        index = HTTP.get(API["dc1"][0] + "/v1/acl/token/" + accessor, timeout=10).json()["CreateIndex"]
+
+        # dc2's leader has copied it: its replicated index passed the token's creation in dc1, and dc2's
+        # own token list (served locally once tokens replicate) holds it as a global token.
+        def replicated():
+            return any(_replication(url)["ReplicatedTokenIndex"] >= index for url in API["dc2"])
+        wait_for(replicated, 60, "dc2 replicating up to index %d" % index)
+        local = HTTP.get(API["dc2"][0] + "/v1/acl/tokens", timeout=10).json()
+        mine = [t for t in local if t["AccessorID"] == accessor]
+        assert len(mine) == 1 and mine[0]["Local"] is False, mine
+
+        dc2 = API["dc2"][1]  # node2's API: not the instance the module ran against, nor dc1's
+        own = {"X-Consul-Token": secret}
+        key = "xdc/" + uuid.uuid4().hex
+        write = HTTP.put(dc2 + "/v1/kv/" + key, data="from-dc2", headers=own, timeout=10)
+        assert write.status_code == 200 and write.json() is True, (write.status_code, write.text)
+        read = HTTP.get(dc2 + "/v1/kv/" + key, params={"raw": "1"}, headers=own, timeout=10)
+        assert read.status_code == 200 and read.text == "from-dc2", (read.status_code, read.text)
+        # Exactly its policy's rights: nothing outside xdc/, no ACL reads.
+        outside = HTTP.put(dc2 + "/v1/kv/elsewhere", data="x", headers=own, timeout=10)
+        assert outside.status_code == 403, (outside.status_code, outside.text)
+        assert HTTP.get(dc2 + "/v1/acl/tokens", headers=own, timeout=10).status_code == 403
+        # dc2's KV is dc2's own: the key is not in dc1.
+        assert HTTP.get(API["dc1"][0] + "/v1/kv/" + key, timeout=10).status_code == 404
+        HTTP.delete(dc2 + "/v1/kv/" + key, headers=own, timeout=10)
+    finally:
+        run_module("mdc1-1", "sdstack.consul.consul_acl_token", agent_args(secret_id=secret, state="absent"))
+        run_module("mdc1-1", "sdstack.consul.consul_acl_policy",
+                   agent_args(name=PROBE_POLICY, rules=PROBE_RULES, state="absent"))
+
+
+def test_dc2_services_are_registered_with_the_global_registration_token():
+    # node_exporter on mdc2-seed registered on dc2's agent with service-registration, a token made in dc1.
+    nodes = HTTP.get(API["dc2"][0] + "/v1/catalog/service/node-exporter", timeout=10).json()
+    assert {n["Address"] for n in nodes} == {ADDRESS[DC2_HOST]}, nodes
