@@ -47,17 +47,18 @@ def _replication(url):
 
 
 def test_dc2_replicates_tokens_from_dc1():
-    # Only the leader replicates; every server reports what it knows, so ask each for the running one.
+    # Only the leader replicates, and every server forwards this request to its leader: each dc2
+    # server answers with the same running replication.
     def running():
         got = [_replication(url) for url in API["dc2"]]
-        live = [s for s in got if s["Running"]]
-        return live[0] if len(live) == 1 and live[0]["ReplicatedTokenIndex"] > 0 else None
-    status = wait_for(running, 120, "one dc2 server replicating tokens from dc1")
+        ok = all(s["Running"] and s["ReplicatedTokenIndex"] > 0 for s in got)
+        return got[0] if ok else None
+    status = wait_for(running, 120, "dc2's leader replicating tokens from dc1, as each dc2 server reports it")
     assert status["Enabled"] and status["SourceDatacenter"] == "dc1", status
     assert status["ReplicationType"] == "tokens", status
     assert status["LastSuccess"] >= status["LastError"], status
     # The primary does not replicate.
-    assert not any(_replication(url)["Running"] for url in API["dc1"])
+    assert not any(_replication(url)["Enabled"] or _replication(url)["Running"] for url in API["dc1"])
 
 
 def test_a_token_created_in_dc1_works_in_dc2_from_its_replica():

@@ -40,10 +40,15 @@ def unchanged():
     assert snapshot() == before, "a refused run changed a host of the federation"
 
 
-def _extra_inventory(tmp_path, groups):
-    """A second -i file adding group vars (the way an operator's inventory would carry them)."""
+DC_HOSTS = {"dc1": ["mdc1-1", "mdc1-2", "mdc1-3"], "dc2": ["mdc2-seed"]}
+
+
+def _extra_inventory(tmp_path, per_datacenter):
+    """A second -i file giving every host of a datacenter the same vars, as host vars: an inventory
+    file's group vars would rank below the scenario's group_vars/all, which sets the secure profile."""
+    hosts = {h: dict(v) for dc, v in per_datacenter.items() for h in DC_HOSTS[dc]}
     path = tmp_path / "extra.yml"
-    path.write_text(yaml.safe_dump({"all": {"children": groups}}))
+    path.write_text(yaml.safe_dump({"all": {"hosts": hosts}}))
     return ["-i", str(path)]
 
 
@@ -54,16 +59,16 @@ CASES = [
          extra={"consul_primary_datacenter": "", "consul_acl": True, "consul_secrets_dir": "/nonexistent/secrets"},
          message=("consul_primary_datacenter: required with ACLs across several datacenters (dc1, dc2): name the one"
                   " that holds the authoritative ACLs")),
-    dict(id="secrets-dir-differs", groups={"dc1": {"vars": {"consul_secrets_dir": "/srv/consul/fed"}},
-                                           "dc2": {"vars": {"consul_secrets_dir": "/srv/consul/dc2"}}},
+    dict(id="secrets-dir-differs", groups={"dc1": {"consul_secrets_dir": "/srv/consul/fed"},
+                                           "dc2": {"consul_secrets_dir": "/srv/consul/dc2"}},
          message="datacenters disagree on consul_secrets_dir: consul_secrets_dir '/srv/consul/fed' "
                  + DISAGREE.format(name="consul_secrets_dir", dc2="/srv/consul/dc2")),
-    dict(id="gossip-key-differs", groups={"dc1": {"vars": {"consul_gossip_encryption": True}},
-                                          "dc2": {"vars": {"consul_gossip_encryption": False}}},
+    dict(id="gossip-key-differs", groups={"dc1": {"consul_gossip_encryption": True},
+                                          "dc2": {"consul_gossip_encryption": False}},
          message="datacenters disagree on consul_gossip_encryption: consul_gossip_encryption True "
                  + DISAGREE.format(name="consul_gossip_encryption", dc2=False)),
     dict(id="one-name-two-server-sets",
-         groups={"dc2": {"vars": {"consul_extra_config": {"retry_join": [ADDRESS["mdc1-1"] + ":8301"]}}}},
+         groups={"dc2": {"consul_extra_config": {"retry_join": [ADDRESS["mdc1-1"] + ":8301"]}}},
          message=("retry_join of node1 (datacenter dc2) names 10.89.20.81:8301, server mdc1-1 of datacenter dc1: a"
                   " datacenter's servers join only each other over LAN (the other datacenters are joined over WAN)")),
 ]
