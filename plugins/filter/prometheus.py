@@ -235,8 +235,8 @@ def _job(job, index, ca_file=None, version=NEWEST):
         relabel.append({"regex": LABELMAP_REGEX, "action": "labelmap"})
     if job.get("datacenter_label"):
         # After the labelmap, so the datacenter Consul answered for wins over a service meta key of that name.
-        relabel.append({"source_labels": ["__meta_consul_dc"], "target_label": _label_name(job["datacenter_label"],
-                                                                                          where, "datacenter_label")})
+        label = _label_name(job["datacenter_label"], where, "datacenter_label")
+        relabel.append({"source_labels": ["__meta_consul_dc"], "target_label": label})
     if relabel:
         out["relabel_configs"] = relabel
     return out

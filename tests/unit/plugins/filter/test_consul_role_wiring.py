@@ -5,6 +5,7 @@ templated as a play would, so a renamed variable or a settings key the model doe
 fails here rather than in the lab.
 """
 
+import json
 import os
 import sys
 
@@ -211,8 +212,7 @@ def test_servers_outside_the_primary_carry_the_replication_token(tmp_path, host,
     task = _task("configure.yml", "Write each instance's secrets")
     secret_vars = {k: _render(t, v) for k, v in task["vars"].items()}
     (item,) = _render(t, "{{ _consul_local }}")
-    got = _render(t, task["ansible.builtin.copy"]["content"].replace(" | to_nice_json(indent=2) }}\n", " }}"),
-                  item=item, **secret_vars)
+    got = json.loads(_render(t, task["ansible.builtin.copy"]["content"], item=item, **secret_vars))
     assert got["acl"]["tokens"].get("replication") == replication
     assert got["acl"]["tokens"]["agent"] == "AGENT-SECRET"
     conf_task = _task("configure.yml", "Write each validated configuration")
