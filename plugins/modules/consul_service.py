@@ -169,6 +169,9 @@ services:
   elements: dict
 """
 
+import time
+from contextlib import contextmanager
+
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
@@ -192,7 +195,33 @@ def _bulk_element_spec():
     return spec
 
 
+class _Timer:
+    """Seconds spent in named phases: ``with timer("write"): ...``."""
+
+    def __init__(self):
+        self.seconds = {}
+
+    @contextmanager
+    def __call__(self, phase):
+        t0 = time.monotonic()
+        try:
+            yield
+        finally:
+            self.seconds[phase] = self.seconds.get(phase, 0.0) + time.monotonic() - t0
+
+
+def bulk_stats(registered, results, timer, started):
+    """What the bulk form did, counted and timed (RETURN's ``stats``)."""
+    actions = [r["action"] for r in results]
+    counts = {a: actions.count(a) for a in ("created", "updated", "deleted")}
+    return dict(read=len(registered), written=sum(counts.values()), unchanged=actions.count("none"), **counts,
+                read_seconds=round(timer.seconds.get("read", 0.0), 3),
+                write_seconds=round(timer.seconds.get("write", 0.0), 3),
+                module_seconds=round(time.monotonic() - started, 3))
+
+
 def main():
+    started = time.monotonic()
     spec = connection_argspec(
         state=dict(type="str", choices=["present", "absent"], default="present"),
         replace_existing_checks=dict(type="bool", default=True),
@@ -246,28 +275,34 @@ def main():
     if dupes:
         module.fail_json(msg="services: id(s) given twice: %s" % ", ".join(dupes))
 
-    client = ConsulClient.from_module(module)
+    # One connection for the whole run: the bulk form sends up to one write per service (docs/adr/0001).
+    client = ConsulClient.from_module(module, keep_alive=True)
     results = []
+    timer = _Timer()
     try:
         # Two reads for any number of services; then a write per service that differs.
-        registered = client.get("/v1/agent/services").body or {}
-        checks = client.get("/v1/agent/checks").body or {}
-        for svc, state in plan:
-            obj = AgentService(client, svc, p["replace_existing_checks"])
-            current = current_state(registered.get(obj.ident), checks)
-            try:
-                results.append(obj.ensure(state, module.check_mode, current, known=True))
-            except ConsulError as e:
-                module.fail_json(msg="service %s: %s" % (obj.ident, e), services=results)
+        with timer("read"):
+            registered = client.get("/v1/agent/services").body or {}
+            checks = client.get("/v1/agent/checks").body or {}
+        with timer("write"):
+            for svc, state in plan:
+                obj = AgentService(client, svc, p["replace_existing_checks"])
+                current = current_state(registered.get(obj.ident), checks)
+                try:
+                    results.append(obj.ensure(state, module.check_mode, current, known=True))
+                except ConsulError as e:
+                    module.fail_json(msg="service %s: %s" % (obj.ident, e), services=results)
     except ConsulError as e:
         module.fail_json(msg=str(e), services=results)
+    finally:
+        client.close()
 
     changed = any(r["changed"] for r in results)
     if bulk:
         diff = dict(before={r["id"]: r["diff"]["before"] for r in results if r["changed"]},
                     after={r["id"]: r["diff"]["after"] for r in results if r["changed"]})
         module.exit_json(changed=changed, services=[{k: v for k, v in r.items() if k != "diff"} for r in results],
-                         diff=diff)
+                         diff=diff, stats=bulk_stats(registered, results, timer, started))
     r = results[0]
     module.exit_json(changed=changed, service=r["service"], action=r["action"], id=r["id"], diff=r["diff"])
 
