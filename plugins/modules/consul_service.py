@@ -210,6 +210,14 @@ class _Timer:
             self.seconds[phase] = self.seconds.get(phase, 0.0) + time.monotonic() - t0
 
 
+def checks_by_service(checks):
+    """The agent's checks (ID -> check) grouped by service ID: each service then looks only at its own."""
+    grouped = {}
+    for check_id, check in checks.items():
+        grouped.setdefault(check.get("ServiceID"), {})[check_id] = check
+    return grouped
+
+
 def bulk_stats(registered, results, timer, started):
     """What the bulk form did, counted and timed (RETURN's ``stats``)."""
     actions = [r["action"] for r in results]
@@ -283,11 +291,11 @@ def main():
         # Two reads for any number of services; then a write per service that differs.
         with timer("read"):
             registered = client.get("/v1/agent/services").body or {}
-            checks = client.get("/v1/agent/checks").body or {}
+            checks = checks_by_service(client.get("/v1/agent/checks").body or {})
         with timer("write"):
             for svc, state in plan:
                 obj = AgentService(client, svc, p["replace_existing_checks"])
-                current = current_state(registered.get(obj.ident), checks)
+                current = current_state(registered.get(obj.ident), checks.get(obj.ident, {}))
                 try:
                     results.append(obj.ensure(state, module.check_mode, current, known=True))
                 except ConsulError as e:
