@@ -10,6 +10,8 @@ deregistrations in between, and checked), times:
   * this checkout's `consul_service` bulk form in one `ansible-playbook` run (connection local,
     localhost): the whole run, the task alone (from a callback), and what the module reports in
     its result (`stats`: module_seconds, write_seconds, counts);
+  * the same playbook again with the services registered (nothing written): Ansible's own cost of a
+    task with a 500-element argument;
   * the module alone: its `main()` timed in a fresh Python with the same arguments;
   * with `--before REF`, the same playbook and module-alone runs of REF's collection
     (`git archive`), e.g. main before a change: before/after in one run.
@@ -219,7 +221,7 @@ class Collection:
         return env
 
 
-def playbook(coll, workdir, url, state, svcs):
+def playbook(coll, workdir, url, state, svcs, changes=True):
     work = Path(workdir)
     (work / "callbacks").mkdir(exist_ok=True)
     (work / "callbacks" / "bench_task.py").write_text(CALLBACK)
@@ -237,8 +239,8 @@ def playbook(coll, workdir, url, state, svcs):
         sys.stderr.write(run.stdout[-3000:] + run.stderr[-2000:])
         raise BenchError("ansible-playbook (%s) rc=%d" % (coll.ref or "this checkout", run.returncode))
     task = json.loads(task_file.read_text())
-    if task["changed"] is not True:
-        raise BenchError("the bulk task reported no change on an agent without the services")
+    if task["changed"] is not changes:
+        raise BenchError("the bulk task reported changed=%s, expected %s" % (task["changed"], changes))
     return wall, task
 
 
@@ -276,6 +278,11 @@ def one_run(url, svcs, workdir, after, before):
         raise BenchError("the module's stats do not count %d created services: %r" % (len(svcs), stats))
     out.update(playbook_s=wall, task_s=task["task_s"], module_s=stats["module_seconds"],
                module_write_s=stats["write_seconds"], module_read_s=stats["read_seconds"], stats=stats)
+    # Again with everything registered: what the task costs when nothing is written.
+    wall, task = playbook(after, workdir, url, "present", svcs, changes=False)
+    if (task["stats"] or {}).get("unchanged") != len(svcs):
+        raise BenchError("the rerun did not find the %d services unchanged: %r" % (len(svcs), task["stats"]))
+    out.update(rerun_playbook_s=wall, rerun_task_s=task["task_s"], rerun_module_s=task["stats"]["module_seconds"])
     out["module_main_s"] = fresh("module alone", lambda: module_alone(after, workdir, url, svcs))
     if before is not None:
         wall, task = fresh("playbook of %s" % before.ref, lambda: playbook(before, workdir, url, "present", svcs))
