@@ -128,8 +128,8 @@ def bulk(path, data):
         verdict = "" if target is None else " (target ≤ %g ×: %s)" % (target, "met" if ratio <= target else "**missed**")
         # The load swings between runs: each run's own ratio, against the floor measured minutes earlier, too.
         per_run = [x / r for x, r in zip(reg[key], reg["raw_s"])]
-        return "| %s | %.2f s | %s | %.2f × raw%s; per run %s |" % (label, med(reg[key]), secs(reg[key]), ratio,
-                                                                   verdict, secs(per_run))
+        return "| %s | %.2f s | %s | %.2f × raw%s; per run %s |" % (
+            label, med(reg[key]), secs(reg[key]), ratio, verdict, secs(per_run))
 
     before = data.get("before_commit")
     lines = [source_line(path, data) + " Consul %s (`%s`), %d services each with meta and a TCP check."

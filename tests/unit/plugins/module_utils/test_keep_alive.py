@@ -118,7 +118,7 @@ def test_open_url_opens_a_connection_per_request(serve):
     # What the opener is for: the same requests through open_url.
     server, url = serve()
     client = ConsulClient([url])
-    for _ in range(3):
+    for _request in range(3):
         client.get("/ok")
     assert server.connections == 3
 
@@ -221,7 +221,7 @@ def test_tls_with_ca_and_client_certificate_on_one_connection(https_url, pki):
     server, url = https_url
     client = ConsulClient([url], ca_path=pki["ca"], client_cert=pki["client"], client_key=pki["client_key"],
                           opener=KeepAliveOpener())
-    assert [client.get("/ok").status for _ in range(5)] == [200] * 5
+    assert [client.get("/ok").status for _request in range(5)] == [200] * 5
     assert server.connections == 1
 
 
