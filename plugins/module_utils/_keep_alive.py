@@ -28,9 +28,9 @@ from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.six.moves.urllib.parse import urlsplit
 from ansible.module_utils.urls import make_context, open_url
 
-# What a connection the agent has closed while idle raises on its next use (before any answer):
-# the request is sent again once on a new connection. Consul's agent endpoints the modules write
-# (register, deregister) give the same result when repeated.
+# What a kept-alive connection the agent closed while it was idle raises on its next use, before
+# any answer: the request goes once more over a new connection (as urllib3 does). Only a connection
+# that already served a request is retried, never a new one, so an agent that is down still fails at once.
 _STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
 
 
