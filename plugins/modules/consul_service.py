@@ -175,8 +175,9 @@ stats:
       (in check mode, the ones that would be), C(written) is their sum, and C(unchanged) counts the elements
       the agent already had as given (or, for C(state=absent), already without them).
     - C(read_seconds) is the two reads, C(write_seconds) the pass that compares every element and sends the
-      writes, C(module_seconds) the module's own run from the start of its C(main) to its result (what
-      Ansible adds around a task is not in it).
+      writes, C(module_seconds) the module's own run from the start of its C(main) until its result is
+      built; it leaves out Python and Ansible starting the module before, AnsibleModule writing the result
+      out after, and what Ansible does around a task.
   returned: when O(services) is used
   type: dict
   sample: {"read": 500, "written": 3, "created": 0, "updated": 2, "deleted": 1, "unchanged": 497,
