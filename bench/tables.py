@@ -117,11 +117,55 @@ def registration(path, data):
     return lines
 
 
+def bulk(path, data):
+    reg, n = data["registration"], data["args"]["services"]
+    raw = med(reg["raw_s"])
+
+    def row(label, key, target=None):
+        if key not in reg:
+            return None  # an older result file: the bench did not measure it yet
+        ratio = med(reg[key]) / raw
+        verdict = "" if target is None else " (target ≤ %g ×: %s)" % (target, "met" if ratio <= target else "**missed**")
+        # The load swings between runs: each run's own ratio, against the floor measured minutes earlier, too.
+        per_run = [x / r for x, r in zip(reg[key], reg["raw_s"])]
+        return "| %s | %.2f s | %s | %.2f × raw%s; per run %s |" % (
+            label, med(reg[key]), secs(reg[key]), ratio, verdict, secs(per_run))
+
+    before = data.get("before_commit")
+    lines = [source_line(path, data) + " Consul %s (`%s`), %d services each with meta and a TCP check."
+             % (data["consul"]["version"], data["consul"]["mode"], n), "",
+             "| measure | median | runs | ratio |", "|---|---|---|---|",
+             "| raw HTTP PUTs from Python (one kept-alive `requests` session): the floor | %.2f s | %s | baseline |"
+             % (raw, secs(reg["raw_s"])),
+             row("`consul_service` bulk form: the module's own time (`stats.module_seconds` of its result)",
+                 "module_s", 2),
+             row("… of which the compare-and-write pass (`stats.write_seconds`)", "module_write_s"),
+             row("the module alone: its `main()` timed in a fresh Python", "module_main_s"),
+             row("the task (start to result, from a callback)", "task_s"),
+             row("the whole `ansible-playbook` run (connection local)", "playbook_s", 4),
+             row("rerun, every service unchanged (nothing written): the whole `ansible-playbook` run",
+                 "rerun_playbook_s"),
+             row("… its task", "rerun_task_s"),
+             row("… the module's own time", "rerun_module_s")]
+    if before:
+        lines += [row("before (commit %s): the module alone" % before, "before_module_main_s"),
+                  row("before (commit %s): the task" % before, "before_task_s"),
+                  row("before (commit %s): the whole `ansible-playbook` run" % before, "before_playbook_s"),
+                  "", "Before → after, medians: the module alone %.2f s → %.2f s (%.1f × faster), the whole "
+                  "`ansible-playbook` run %.2f s → %.2f s (%.1f × faster)."
+                  % (med(reg["before_module_main_s"]), med(reg["module_main_s"]),
+                     med(reg["before_module_main_s"]) / med(reg["module_main_s"]),
+                     med(reg["before_playbook_s"]), med(reg["playbook_s"]),
+                     med(reg["before_playbook_s"]) / med(reg["playbook_s"]))]
+    return [line for line in lines if line is not None]
+
+
 # name -> (result file prefix, keys the file must hold, renderer)
 TABLES = {
     "consul_cluster": ("consul_cluster", ("raw",), cluster),
     "discovery_latency": ("discovery", ("refresh_30s", "refresh_2s"), latency),
     "discovery_registration": ("discovery", ("registration",), registration),
+    "bulk_registration": ("bulk_registration", ("registration", "consul"), bulk),
 }
 
 

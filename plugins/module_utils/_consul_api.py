@@ -15,6 +15,8 @@ from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.six.moves.urllib.parse import quote, urlencode
 from ansible.module_utils.urls import open_url
 
+from ansible_collections.sdstack.consul.plugins.module_utils._keep_alive import KeepAliveOpener
+
 CONNECTION_ARGSPEC = dict(
     url=dict(type="list", elements="str", default=["http://127.0.0.1:8500"]),
     token=dict(type="str", no_log=True, fallback=(lambda: os.environ.get("CONSUL_HTTP_TOKEN"),)),
@@ -76,14 +78,23 @@ class ConsulClient:
         self._first = 0
 
     @classmethod
-    def from_module(cls, module):
+    def from_module(cls, module, keep_alive=False):
+        """``keep_alive``: one connection per agent for the whole run (KeepAliveOpener) instead of open_url's
+        new connection and TLS context per request; for modules that send many requests."""
         p = module.params
         try:
             return cls(p["url"], token=p.get("token"), ca_path=p.get("ca_path"), client_cert=p.get("client_cert"),
-                       client_key=p.get("client_key"), validate_certs=p["validate_certs"], timeout=p["timeout"])
+                       client_key=p.get("client_key"), validate_certs=p["validate_certs"], timeout=p["timeout"],
+                       opener=KeepAliveOpener() if keep_alive else None)
         except ConsulError as e:
             module.fail_json(msg=str(e))
         return None  # not reached: fail_json exits
+
+    def close(self):
+        """Ends the connections a keep-alive opener holds (open_url holds none)."""
+        close = getattr(self._open, "close", None)
+        if close:
+            close()
 
     def _headers(self, body):
         h = {"Accept": "application/json"}

@@ -77,6 +77,40 @@ def test_check_mode_and_deregister(host, cleanup):
     assert svc(host, id="demo-exporter", state="absent")["changed"] is False
 
 
+BULK = ["bulk-demo-%02d" % i for i in range(20)]
+
+
+@pytest.fixture
+def bulk_cleanup(host):
+    yield
+    svc(host, services=[{"id": sid, "state": "absent"} for sid in BULK])
+
+
+def test_bulk_form_over_one_connection_counts_what_it_did(host, bulk_cleanup):
+    """The bulk form on a real server agent (state on disk, not -dev): every service lands with its check,
+    and the result's stats count what was created, updated, deleted and left alone."""
+    services = [dict(id=sid, name="bulk-demo", port=10000 + i, address=ADDR, tags=["bulk"], meta={"n": str(i)},
+                     checks=[{"tcp": "%s:8500" % ADDR, "interval": "30s"}]) for i, sid in enumerate(BULK)]
+    r = svc(host, services=services)
+    stats = r["stats"]
+    assert (stats["created"], stats["written"], stats["unchanged"]) == (20, 20, 0), stats
+    assert stats["module_seconds"] >= stats["write_seconds"] > 0, stats
+    listed = consul.Consul(host=ADDR, port=8500).agent.services()
+    assert sorted(k for k in listed if k.startswith("bulk-demo-")) == BULK
+    assert listed["bulk-demo-07"]["Meta"] == {"n": "7"} and agent_checks("bulk-demo-07") == ["service:bulk-demo-07"]
+
+    services[3]["port"] = 1
+    services[19] = {"id": BULK[19], "state": "absent"}
+    stats = svc(host, services=services)["stats"]
+    assert stats["read"] >= 20 and (stats["updated"], stats["deleted"], stats["written"], stats["unchanged"]) == (
+        1, 1, 2, 18), stats
+    listed = consul.Consul(host=ADDR, port=8500).agent.services()
+    assert listed["bulk-demo-03"]["Port"] == 1 and BULK[19] not in listed
+
+    again = svc(host, services=services)
+    assert again["changed"] is False and (again["stats"]["written"], again["stats"]["unchanged"]) == (0, 20), again
+
+
 def test_consuls_400_is_one_line(host):
     r = module_failure(host, "sdstack.consul.consul_service",
                        dict(url=AGENT, name="bad", meta={"k": "v"}, checks=[{"http": "http://x/", "interval": "0s"}]))

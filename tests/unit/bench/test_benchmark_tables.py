@@ -59,3 +59,29 @@ def test_a_removed_table_mark_fails(lab):
     doc.write_text(doc.read_text().replace("<!-- /tables.py:discovery_latency -->", ""))
     with pytest.raises(tables.TableError, match="missing"):
         tables.check(doc, results)
+
+
+BULK = {"bench": "bulk_registration", "started": "2026-12-01T10:00:00Z", "finished": "2026-12-01T10:20:00Z",
+        "commit": "abc1234", "before_commit": "5c511ae", "args": {"services": 500},
+        "consul": {"version": "1.8.7", "mode": "-dev, 127.0.0.1"},
+        "registration": {"raw_s": [4.0, 5.0, 6.0], "module_s": [9.0, 11.0, 10.0], "module_write_s": [8.0, 8.0, 8.0],
+                         "module_main_s": [9.0, 9.0, 9.0], "task_s": [15.0, 15.0, 15.0],
+                         "playbook_s": [19.0, 21.0, 20.0], "rerun_playbook_s": [10.0, 10.0, 10.0],
+                         "rerun_task_s": [6.0, 6.0, 6.0], "rerun_module_s": [0.5, 0.5, 0.5],
+                         "before_module_main_s": [90.0, 90.0, 90.0], "before_task_s": [95.0, 95.0, 95.0],
+                         "before_playbook_s": [100.0, 100.0, 100.0]}}
+
+
+def test_bulk_registration_ratios_and_targets(lab):
+    doc, results = lab
+    (results / "bulk_registration-20261201T102000Z.json").write_text(json.dumps(BULK))
+    text = tables.render(doc.read_text(), results)[0]
+    assert "| raw HTTP PUTs from Python (one kept-alive `requests` session): the floor | 5.00 s | 4.00, 5.00, 6.00 " \
+           "| baseline |" in text
+    # 10 s is 2.00 × 5 s: at the target; 20 s is 4.00 ×: at the other.
+    assert "| 10.00 s | 9.00, 11.00, 10.00 | 2.00 × raw (target ≤ 2 ×: met); per run 2.25, 2.20, 1.67 |" in text
+    assert "| 20.00 s | 19.00, 21.00, 20.00 | 4.00 × raw (target ≤ 4 ×: met); per run 4.75, 4.20, 3.33 |" in text
+    assert "the module alone 90.00 s → 9.00 s (10.0 × faster)" in text
+    slower = dict(BULK, registration=dict(BULK["registration"], playbook_s=[21.0, 21.0, 21.0]))
+    (results / "bulk_registration-20261201T110000Z.json").write_text(json.dumps(slower))
+    assert "4.20 × raw (target ≤ 4 ×: **missed**)" in tables.render(doc.read_text(), results)[0]

@@ -40,6 +40,10 @@ def bodies(cassette):
     return [json.loads(r.body) if r.body else None for r in cassette.sent if r.method == "PUT"]
 
 
+def counts(stats):
+    return {k: v for k, v in stats.items() if not k.endswith("_seconds")}
+
+
 def checks_of(agent, sid):
     return sorted(k for k, c in agent.get("/v1/agent/checks").body.items() if c["ServiceID"] == sid)
 
@@ -110,11 +114,17 @@ def test_bulk_reads_twice_whatever_the_count(run, cassette, agent):
     r = run(services=svcs)
     assert r["changed"] and [x["action"] for x in r["services"]] == ["created"] * 20
     assert [req for req in sent(cassette) if req[0] == "GET"] == READS
+    assert counts(r["stats"]) == dict(read=0, written=20, created=20, updated=0, deleted=0, unchanged=0)
     svcs[7]["port"] = 1
     svcs.append(dict(name="svc-003", state="absent"))
     svcs.pop(3)
     r = run(services=svcs)
     assert [x["id"] for x in r["services"] if x["changed"]] == ["svc-007", "svc-003"]
+    # The agent listed the 20; one updated, one deleted, the 18 others compared equal.
+    assert counts(r["stats"]) == dict(read=20, written=2, created=0, updated=1, deleted=1, unchanged=18)
+    times = {k: r["stats"][k] for k in ("read_seconds", "write_seconds", "module_seconds")}
+    assert all(isinstance(t, float) and t >= 0 for t in times.values()), times
+    assert times["module_seconds"] >= times["read_seconds"] + times["write_seconds"], times
     assert sent(cassette)[-4:] == READS + [REGISTER, ("PUT", "/v1/agent/service/deregister/svc-003")]
     assert "svc-003" not in agent.get("/v1/agent/services").body
 
