@@ -156,8 +156,13 @@ def exporter_package_failure(result, facts, name, package):
 
 def exporter_unit_state(before, after, unit_changed):
     """``restarted`` when the unit file changed or the binary did (its stat ``before`` and ``after``
-    the install), else ``started``: a running exporter keeps running undisturbed."""
-    binary_changed = (before or {}).get("checksum", "") != (after or {}).get("checksum", "")
+    the install), else ``started``: a running exporter keeps running undisturbed.
+
+    Both are the registered results of the stat tasks. When nothing was installed the role skips
+    the second stat (``after`` is a skipped result): the binary is then the one ``before`` read."""
+    before = (before or {}).get("stat") or {}
+    after = before if (after or {}).get("skipped") else (after or {}).get("stat") or {}
+    binary_changed = before.get("checksum", "") != after.get("checksum", "")
     return "restarted" if unit_changed or binary_changed else "started"
 
 

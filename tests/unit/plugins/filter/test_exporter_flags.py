@@ -134,15 +134,23 @@ def test_package_failure(result, message):
     assert exporter_package_failure(result, BOOKWORM, "cadvisor", "cadvisor") == message
 
 
+SKIPPED = {"changed": False, "skipped": True, "skip_reason": "Conditional result was False"}
+
+
 @pytest.mark.parametrize("before,after,unit_changed,state", [
     ({"checksum": "a"}, {"checksum": "a"}, False, "started"),
     ({"checksum": "a"}, {"checksum": "a"}, True, "restarted"),
     ({"checksum": "a"}, {"checksum": "b"}, False, "restarted"),
     ({"exists": False}, {"checksum": "a"}, False, "restarted"),
     ({"exists": False}, {"exists": False}, False, "started"),
+    # Nothing installed, so the second stat was skipped: the binary is the one read before.
+    ({"checksum": "a"}, None, False, "started"),
+    ({"checksum": "a"}, None, True, "restarted"),
+    ({"exists": False}, None, False, "started"),
 ])
 def test_unit_state(before, after, unit_changed, state):
-    assert exporter_unit_state(before, after, unit_changed) == state
+    after_result = SKIPPED if after is None else {"changed": False, "stat": after}
+    assert exporter_unit_state({"changed": False, "stat": before}, after_result, unit_changed) == state
 
 
 def test_filters_registered():
