@@ -161,11 +161,34 @@ def bulk(path, data):
 
 
 # name -> (result file prefix, keys the file must hold, renderer)
+def fleet(path, data):
+    sizes = sorted(data["sizes"].items(), key=lambda kv: int(kv[0]))
+    rows, prev = [], None
+    head = ["| application hosts | hosts | cold converge | rerun | rerun / cold | cold per added host |"
+            " rerun per added host | all exporter targets up after the converge | registration → target |"
+            " memory MiB: server, app, monitor |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for n, runs in sizes:
+        n = int(n)
+        cold, rerun = med([r["cold_s"] for r in runs]), med([r["rerun_s"] for r in runs])
+        up = med([r["targets_up_s"] for r in runs])
+        reg = [x for r in runs for x in r["registration_to_target_s"]]
+        mem = {k: med([x for r in runs for x in r["memory_mib"][k]]) for k in ("server", "app", "monitor")}
+        step = ("%.1f s" % ((cold - prev[1]) / (n - prev[0])), "%.1f s" % ((rerun - prev[2]) / (n - prev[0]))) \
+            if prev else ("–", "–")
+        rows.append("| %d | %d | %.1f s (%s) | %.1f s (%s) | %.0f %% | %s | %s | %.1f s | %.2f s (%d) | %.0f, %.0f, %.0f |" % (
+            n, runs[0]["hosts"], cold, secs([r["cold_s"] for r in runs], "%.0f"), rerun,
+            secs([r["rerun_s"] for r in runs], "%.0f"), 100 * rerun / cold, step[0], step[1], up, med(reg), len(reg),
+            mem["server"], mem["app"], mem["monitor"]))
+        prev = (n, cold, rerun)
+    return [source_line(path, data), ""] + head + rows
+
+
 TABLES = {
     "consul_cluster": ("consul_cluster", ("raw",), cluster),
     "discovery_latency": ("discovery", ("refresh_30s", "refresh_2s"), latency),
     "discovery_registration": ("discovery", ("registration",), registration),
     "bulk_registration": ("bulk_registration", ("registration", "consul"), bulk),
+    "fleet": ("fleet", ("sizes",), fleet),
 }
 
 

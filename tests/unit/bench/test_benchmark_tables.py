@@ -85,3 +85,21 @@ def test_bulk_registration_ratios_and_targets(lab):
     slower = dict(BULK, registration=dict(BULK["registration"], playbook_s=[21.0, 21.0, 21.0]))
     (results / "bulk_registration-20261201T110000Z.json").write_text(json.dumps(slower))
     assert "4.20 × raw (target ≤ 4 ×: **missed**)" in tables.render(doc.read_text(), results)[0]
+
+
+def _fleet_run(cold, rerun, hosts):
+    return {"cold_s": cold, "rerun_s": rerun, "targets_up_s": 20.0, "registration_to_target_s": [2.0, 3.0, 4.0],
+            "memory_mib": {"server": [100.0] * 3, "app": [50.0] * (hosts - 4), "monitor": [200.0]},
+            "hosts": hosts, "forks": hosts}
+
+
+def test_fleet_table_gives_the_cost_of_each_added_host():
+    data = {"bench": "fleet", "started": "s", "finished": "f", "commit": "abc1234",
+            "sizes": {"8": [_fleet_run(300.0, 120.0, 12)] * 3, "4": [_fleet_run(200.0, 80.0, 8)] * 3}}
+    rows = tables.fleet(Path("fleet-x.json"), data)
+    four, eight = [r for r in rows if r.startswith("| 4 ") or r.startswith("| 8 ")]
+    # Sizes in order; 100 s more for 4 more hosts: 25 s per added host (rerun: 10 s).
+    assert four.split(" | ")[5:7] == ["–", "–"]
+    assert eight.split(" | ")[1:7] == ["12", "300.0 s (300, 300, 300)", "120.0 s (120, 120, 120)", "40 %", "25.0 s",
+                                       "10.0 s"]
+    assert eight.split(" | ")[8] == "3.00 s (9)"
