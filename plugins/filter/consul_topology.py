@@ -141,10 +141,24 @@ def consul_bootstrap_expect(instances):
     return n
 
 
+def consul_folders(instances, config_root, user, group):
+    """The folders this host's instances need, for the directories module: the configuration root,
+    each instance's configuration folder (root-owned, readable by the consul group), its data folder
+    (the consul user's own) and its unit drop-in folder."""
+    out = [{"path": config_root, "owner": "root", "group": group, "mode": "0750"}]
+    out += [{"path": "%s/%s" % (config_root, i["name"]), "owner": "root", "group": group, "mode": "0750"}
+            for i in instances]
+    out += [{"path": i["data_dir"], "owner": user, "group": group, "mode": "0750"} for i in instances]
+    out += [{"path": "/etc/systemd/system/consul@%s.service.d" % i["name"], "owner": "root", "group": "root",
+             "mode": "0755"} for i in instances]
+    return out
+
+
 class FilterModule:
     def filters(self):
         return {
             "consul_instances": consul_instances,
+            "consul_folders": consul_folders,
             "consul_retry_join": consul_retry_join,
             "consul_http_urls": consul_http_urls,
             "consul_bootstrap_expect": consul_bootstrap_expect,
