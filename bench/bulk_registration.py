@@ -34,7 +34,7 @@ import time
 import zipfile
 from pathlib import Path
 
-from common import REPO, BenchError, LoadSampler, api, commit, sh, wait_for, write_result
+from common import REPO, BenchError, LoadSampler, api, commit, sh, wait_for, finish_result, raw_register
 
 CONSUL_VERSION = "1.8.7"
 ZIP = "consul_%s_linux_amd64.zip" % CONSUL_VERSION
@@ -178,17 +178,6 @@ def clear(url):
         raise BenchError("services left after removing them")
 
 
-def raw_puts(url, svcs):
-    t0 = time.monotonic()
-    for s in svcs:
-        body = {"ID": s["id"], "Name": s["name"], "Tags": s["tags"], "Address": s["address"], "Port": s["port"],
-                "Meta": s["meta"], "Checks": [{"TCP": c["tcp"], "Interval": c["interval"], "Timeout": c["timeout"]}
-                                              for c in s["checks"]]}
-        api("PUT", url + "/v1/agent/service/register", timeout=30, params={"replace-existing-checks": "true"},
-            json=body)
-    return time.monotonic() - t0
-
-
 class Collection:
     """A collections path holding one version of sdstack.consul: this checkout, or a git ref's tree."""
 
@@ -271,7 +260,7 @@ def one_run(url, svcs, workdir, after, before):
             raise BenchError("%s registered %d of %d services" % (form, n, len(svcs)))
         return value
 
-    out["raw_s"] = fresh("raw", lambda: raw_puts(url, svcs))
+    out["raw_s"] = fresh("raw", lambda: raw_register(url, svcs, timeout=30))
     wall, task = fresh("playbook", lambda: playbook(after, workdir, url, "present", svcs))
     stats = task["stats"] or {}
     if stats.get("created") != len(svcs) or stats.get("written") != len(svcs):
@@ -322,13 +311,10 @@ def main():
                 runs.append(one_run(agent.url, svcs, workdir, after, before))
                 print("run %d: %s" % (i + 1, {k: round(v, 2) for k, v in runs[-1].items() if k != "stats"}),
                       file=sys.stderr)
-    res["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    res["load"] = load.summary()
     keys = [k for k in runs[0] if k != "stats"]
     res["registration"] = {k: [round(r[k], 3) for r in runs] for k in keys}
     res["module_stats"] = [r["stats"] for r in runs]
-    write_result("bulk_registration", res)
-    print("table: python bench/tables.py", file=sys.stderr)
+    finish_result("bulk_registration", res, load)
 
 
 if __name__ == "__main__":

@@ -109,3 +109,25 @@ def write_result(bench, data):
     path.write_text(json.dumps(data, indent=2) + "\n")
     print("results: %s" % path.relative_to(REPO), file=sys.stderr)
     return path
+
+
+def finish_result(bench, res, load):
+    """Stamp the end time and the load the run saw, write the result file, say how to get the table."""
+    res["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    res["load"] = load.summary()
+    path = write_result(bench, res)
+    print("table: python bench/tables.py", file=sys.stderr)
+    return path
+
+
+def raw_register(agent_url, services, timeout=10):
+    """The floor of a registration benchmark: one raw PUT per service (the bulk form's dicts, checks
+    replaced like the module does), over this module's kept-alive session; returns the seconds taken."""
+    t0 = time.monotonic()
+    for s in services:
+        body = {"ID": s["id"], "Name": s["name"], "Tags": s["tags"], "Address": s["address"], "Port": s["port"],
+                "Meta": s["meta"], "Checks": [{"TCP": c["tcp"], "Interval": c["interval"], "Timeout": c["timeout"]}
+                                              for c in s["checks"]]}
+        api("PUT", agent_url + "/v1/agent/service/register", timeout=timeout,
+            params={"replace-existing-checks": "true"}, json=body)
+    return time.monotonic() - t0

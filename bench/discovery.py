@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import BenchError, LoadSampler, api, commit, sh, wait_for, write_result
+from common import BenchError, LoadSampler, api, commit, sh, wait_for, finish_result, raw_register
 
 HOST = "consul-seed"
 ADDR = "10.89.20.31"
@@ -137,17 +137,6 @@ def playbook(form, state, services, workdir):
     return time.monotonic() - t0
 
 
-def raw_puts(services):
-    t0 = time.monotonic()
-    for s in services:
-        body = {"ID": s["id"], "Name": s["name"], "Tags": s["tags"], "Address": s["address"], "Port": s["port"],
-                "Meta": s["meta"], "Checks": [{"TCP": c["tcp"], "Interval": c["interval"], "Timeout": c["timeout"]}
-                                              for c in s["checks"]]}
-        api("PUT", AGENT + "/v1/agent/service/register", timeout=10, params={"replace-existing-checks": "true"},
-            json=body)
-    return time.monotonic() - t0
-
-
 def clear(services, workdir):
     playbook("bulk", "absent", services, workdir)
     if registered("bulk-"):
@@ -158,7 +147,7 @@ def registration_once(services, workdir, forms):
     out = {}
     for form in forms:
         clear(services, workdir)
-        out[form] = raw_puts(services) if form == "raw" else playbook(form, "present", services, workdir)
+        out[form] = raw_register(AGENT, services) if form == "raw" else playbook(form, "present", services, workdir)
         n = len(registered("bulk-"))
         if n != len(services):
             raise BenchError("%s registered %d of %d services" % (form, n, len(services)))
@@ -204,10 +193,7 @@ def main():
         finally:
             if not args.keep:
                 sh("molecule", "destroy", "-s", "seed")
-    res["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    res["load"] = load.summary()
-    write_result("discovery", res)
-    print("table: python bench/tables.py", file=sys.stderr)
+    finish_result("discovery", res, load)
 
 
 if __name__ == "__main__":

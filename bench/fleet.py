@@ -30,7 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import REPO, BenchError, LoadSampler, api, commit, sh, wait_for, write_result
+from common import REPO, BenchError, LoadSampler, api, commit, sh, wait_for, finish_result
 
 NET = "10.89.20."
 SERVERS = {"fleet-consul%d" % i: NET + str(149 + i) for i in (1, 2, 3)}
@@ -235,10 +235,7 @@ def main():
     with LoadSampler() as load:
         for n in args.sizes:
             res["sizes"][str(n)] = [one_run(n, args, rng, image, network, key) for _ in range(args.runs)]
-    res["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    res["load"] = load.summary()
-    write_result("fleet", res)
-    print("table: python bench/tables.py", file=sys.stderr)
+    finish_result("fleet", res, load)
 
 
 if __name__ == "__main__":
