@@ -118,10 +118,10 @@ def converge(inv, env):
     if len(recap) < 2:
         raise BenchError("no PLAY RECAP in ansible-playbook's output")
     rows = RECAP.findall(recap[1])
-    bad = [h for h, _c, unreach, failed in rows if int(unreach) or int(failed)]
+    bad = [h for h, _changed, unreach, failed in rows if int(unreach) or int(failed)]
     if bad:
         raise BenchError("failed or unreachable in the recap: %s" % ", ".join(bad))
-    return took, {h: int(c) for h, c, _u, _f in rows}
+    return took, {row[0]: int(row[1]) for row in rows}
 
 
 def prometheus():
@@ -196,7 +196,7 @@ def one_run(n, args, rng, image, network, key):
             start_hosts(hosts, image, network, key)
             inv = write_inventory(workdir, n, key)
             env = ansible_env(len(hosts))
-            cold, _ = converge(inv, env)
+            cold, _cold_changed = converge(inv, env)
             t_end = time.monotonic()
             wait_for(lambda: all_up(n), 600, "every exporter target up")
             targets_up = time.monotonic() - t_end
@@ -234,7 +234,7 @@ def main():
            "args": vars(args), "sizes": {}}
     with LoadSampler() as load:
         for n in args.sizes:
-            res["sizes"][str(n)] = [one_run(n, args, rng, image, network, key) for _ in range(args.runs)]
+            res["sizes"][str(n)] = [one_run(n, args, rng, image, network, key) for _run in range(args.runs)]
     finish_result("fleet", res, load)
 
 

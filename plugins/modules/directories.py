@@ -11,8 +11,8 @@ version_added: 0.4.0
 description:
   - Creates each missing directory of O(paths) (with its missing parents, as M(ansible.builtin.file) does) and sets
     the owner, group and mode given for it when they differ.
-  - One call for a list of directories: a role that needs several pays for one module run on the host instead of one
-    per directory (the roles' rerun cost; see docs/benchmarks.md).
+  - One call for a list of directories, so a role that needs several pays for one module run on the host instead of
+    one per directory (the roles' rerun cost, see docs/benchmarks.md).
   - A path that exists but is not a directory fails the module, naming it, before anything is changed.
 author: sdstack maintainers (@sdstack)
 options:
@@ -73,6 +73,7 @@ paths:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
+
 
 def ensure(module, item, check_mode):
     """Create ``item``'s directory when missing and set its attributes; returns (created, changed, diff)."""

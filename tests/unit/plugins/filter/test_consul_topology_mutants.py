@@ -113,5 +113,6 @@ def test_server_count_warnings_are_whole_lines(monkeypatch, n, warning):
 
 def test_registered_under_their_names():
     assert topo.FilterModule().filters() == {
-        "consul_instances": topo.consul_instances, "consul_retry_join": topo.consul_retry_join,
-        "consul_http_urls": topo.consul_http_urls, "consul_bootstrap_expect": topo.consul_bootstrap_expect}
+        "consul_instances": topo.consul_instances, "consul_folders": topo.consul_folders,
+        "consul_retry_join": topo.consul_retry_join, "consul_http_urls": topo.consul_http_urls,
+        "consul_bootstrap_expect": topo.consul_bootstrap_expect}
