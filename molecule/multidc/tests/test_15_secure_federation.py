@@ -73,12 +73,21 @@ def test_a_token_created_in_dc1_works_in_dc2_from_its_replica():
         index = HTTP.get(API["dc1"][0] + "/v1/acl/token/" + accessor, timeout=10).json()["CreateIndex"]
 
         # dc2's leader has copied it: its replicated index passed the token's creation in dc1, and dc2's
-        # own token list (served locally once tokens replicate) holds it as a global token.
+        # own token list (served locally once tokens replicate) holds it as a global token. Both are
+        # read in one poll: under load dc2 may change leaders between two reads, and a new leader
+        # replicates again from the start.
+        seen = {}
+
         def replicated():
-            return any(_replication(url)["ReplicatedTokenIndex"] >= index for url in API["dc2"])
-        wait_for(replicated, 60, "dc2 replicating up to index %d" % index)
-        local = HTTP.get(API["dc2"][0] + "/v1/acl/tokens", timeout=10).json()
-        mine = [t for t in local if t["AccessorID"] == accessor]
+            seen["status"] = _replication(API["dc2"][0])
+            local = HTTP.get(API["dc2"][0] + "/v1/acl/tokens", timeout=10).json()
+            seen["tokens in dc2"] = len(local)
+            mine = [t for t in local if t["AccessorID"] == accessor]
+            return mine if seen["status"]["ReplicatedTokenIndex"] >= index and mine else None
+        try:
+            mine = wait_for(replicated, 60, "dc2 replicating token %s (dc1 index %d)" % (accessor, index))
+        except AssertionError as exc:
+            raise AssertionError("%s; dc2 last said %s" % (exc, seen)) from None
         assert len(mine) == 1 and mine[0]["Local"] is False, mine
 
         dc2 = API["dc2"][1]  # node2's API: not the instance the module ran against, nor dc1's
