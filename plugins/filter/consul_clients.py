@@ -62,11 +62,15 @@ def consul_client_instances(hostvars, hosts, servers, data_root="/opt/consul", d
     return out
 
 
-def consul_join_precheck(results, host="this host"):
+def consul_join_precheck(results, host="this host", quiet=False):
     """The servers' serf LAN addresses ``host`` reached (wait_for results, one per address), or
-    one line naming every address tried when it reached none: it could never join."""
+    one line naming every address tried when it reached none: it could never join.
+    ``results``: one registered loop, or a list of them in the order they ran (the first server,
+    then the others only when it was out of reach). ``quiet``: an empty list instead of the
+    refusal (to decide whether to try further servers)."""
+    loops = results if isinstance(results, list) else [results]
     tried, reached = [], []
-    for r in (results or {}).get("results", []) if isinstance(results, dict) else []:
+    for r in [r for loop in loops if isinstance(loop, dict) for r in loop.get("results", [])]:
         if r.get("skipped"):
             # Check mode: a check run of a new fleet starts no server, so none is tried.
             continue
@@ -76,7 +80,7 @@ def consul_join_precheck(results, host="this host"):
         # message (a success carries none).
         if not r.get("failed") and not r.get("msg"):
             reached.append(addr)
-    if tried and not reached:
+    if tried and not reached and not quiet:
         raise AnsibleFilterError("consul client %s reaches none of its servers (tried %s): nothing was changed"
                                  % (host, ", ".join(tried)))
     return reached

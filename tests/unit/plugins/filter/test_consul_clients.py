@@ -219,3 +219,24 @@ def test_an_operator_token_named_like_a_clients_is_refused():
 def test_a_host_reads_its_own_agent_token():
     assert cl.consul_agent_token_name(clients()[1:]) == "agent-app2"
     assert cl.consul_agent_token_name(servers()[:1]) == "agent"
+
+
+def test_the_first_server_reached_is_enough_and_the_others_were_not_tried():
+    first = {"results": [_waited("10.0.0.11:8301")["results"][0]]}
+    rest = {"skipped": True, "changed": False, "results": [
+        {"item": "10.0.0.12:8301", "skipped": True, "changed": False}]}
+    assert cl.consul_join_precheck([first, rest], "app1") == ["10.0.0.11:8301"]
+
+
+def test_the_first_server_out_of_reach_then_another_one_reached():
+    first = {"results": [_waited()["results"][0]]}
+    assert cl.consul_join_precheck(first, "app1", quiet=True) == []
+    rest = {"results": [_waited("10.0.0.12:8301")["results"][1]]}
+    assert cl.consul_join_precheck([first, rest], "app1") == ["10.0.0.12:8301"]
+
+
+def test_none_reached_over_both_probes_names_every_address():
+    waited = _waited()["results"]
+    with pytest.raises(AnsibleFilterError) as e:
+        cl.consul_join_precheck([{"results": waited[:1]}, {"results": waited[1:]}], "app1")
+    assert "(tried 10.0.0.11:8301, 10.0.0.12:8301)" in str(e.value)
