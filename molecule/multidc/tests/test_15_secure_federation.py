@@ -75,25 +75,31 @@ def test_a_token_created_in_dc1_works_in_dc2_from_its_replica():
         accessor = created["token"]["accessor_id"]
         index = HTTP.get(API["dc1"][0] + "/v1/acl/token/" + accessor, timeout=10).json()["CreateIndex"]
 
-        # dc2's leader has copied it: its replicated index passed the token's creation in dc1, and dc2's
-        # own token list (served locally once tokens replicate) holds it as a global token. Both are
-        # read in one poll: under load dc2 may change leaders between two reads, and a new leader
-        # replicates again from the start.
+        # dc2's leader has copied both the token and its policy: the replicated index passed the token's
+        # creation in dc1, and dc2's own token and policy lists (served locally once tokens replicate)
+        # hold them. All are read in one poll: under load dc2 may change leaders between two reads, and a
+        # new leader replicates again from the start.
         # Seen here under load: the replicated index at the token's own index for over 60 s with the token
         # not in dc2. Consul 1.8 reads dc1's token list, then the new tokens, each from any dc1 server
         # (stale reads); a server that has not applied the token yet answers without it, the round ends
         # at that index, and the next one starts when dc1's tokens change again or the blocking read
         # ends (Consul's 5-minute maximum query time). Hence REPLICA_WAIT (docs/multi-datacenter.md).
+        # Policies replicate in rounds of their own with the same gap: seen in CI, the token in dc2 and
+        # its policy not yet, so dc2 refused the token's write with "Permission denied".
         seen = {}
 
         def replicated():
             seen["status"] = _replication(API["dc2"][0])
             local = HTTP.get(API["dc2"][0] + "/v1/acl/tokens", timeout=10).json()
+            policies = HTTP.get(API["dc2"][0] + "/v1/acl/policies", timeout=10).json()
             seen["tokens in dc2"] = len(local)
+            seen["policy in dc2"] = any(p["Name"] == PROBE_POLICY for p in policies)
             mine = [t for t in local if t["AccessorID"] == accessor]
-            return mine if seen["status"]["ReplicatedTokenIndex"] >= index and mine else None
+            caught_up = seen["status"]["ReplicatedTokenIndex"] >= index
+            return mine if caught_up and mine and seen["policy in dc2"] else None
         try:
-            mine = wait_for(replicated, REPLICA_WAIT, "dc2 replicating token %s (dc1 index %d)" % (accessor, index),
+            mine = wait_for(replicated, REPLICA_WAIT,
+                            "dc2 replicating token %s (dc1 index %d) and policy %s" % (accessor, index, PROBE_POLICY),
                             interval=2)
         except AssertionError as exc:
             raise AssertionError("%s; dc2 last said %s" % (exc, seen)) from None
