@@ -51,3 +51,16 @@ timed() {
 }
 
 podman() { command podman "$@"; }
+
+# ensure_debian_packages PACKAGE...: install those that are missing from Debian's archive.
+ensure_debian_packages() {
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing ${missing[*]}"
+  retry 3 apt-get update -q > "$LAB_STATE/apt.log" 2>&1 || { tail "$LAB_STATE/apt.log" >&2; die "apt-get update failed"; }
+  DEBIAN_FRONTEND=noninteractive retry 3 apt-get install -y -q --no-install-recommends "${missing[@]}" \
+    >> "$LAB_STATE/apt.log" 2>&1 || { tail "$LAB_STATE/apt.log" >&2; die "apt-get install failed"; }
+}
