@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from sdstack_molecule.host_state import CONSUL_BINARY, file_identity
 from sdstack_molecule.playbook_run import recap, run_playbook
 from sdstack_molecule.refusals import assert_refused, logged_times
 
@@ -20,11 +21,12 @@ def podman(*args):
 
 
 def snapshot():
-    """Bytes of every live config and of the binary, and each server's PID, per host."""
+    """Bytes of every live config, the binary's identity, and each server's PID, per host."""
     out = {}
     for h in HOSTS:
         out[h] = podman("exec", h, "sh", "-c",
-                        "sha256sum /usr/local/bin/consul /etc/consul.d/*/consul.json /etc/systemd/system/consul@.service;"
+                        file_identity(CONSUL_BINARY)
+                        + " sha256sum /etc/consul.d/*/consul.json /etc/systemd/system/consul@.service;"
                         " systemctl show -p MainPID -p ActiveEnterTimestamp 'consul@*'")
     return out
 

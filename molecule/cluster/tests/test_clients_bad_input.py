@@ -8,6 +8,7 @@ from pathlib import Path
 
 import consul
 import pytest
+from sdstack_molecule.host_state import CONSUL_BINARY, file_identity
 from sdstack_molecule.playbook_run import run_playbook
 from sdstack_molecule.refusals import assert_refused
 
@@ -23,9 +24,10 @@ def podman(*args):
 
 
 def snapshot():
-    """Bytes of every live agent config and of the binary, and each agent's PID, per host."""
+    """Bytes of every live agent config, the binary's identity, and each agent's PID, per host."""
     return {h: podman("exec", h, "sh", "-c",
-                      "sha256sum /usr/local/bin/consul /etc/consul.d/*/consul.json /etc/consul.d/*/secrets.json"
+                      file_identity(CONSUL_BINARY)
+                      + " sha256sum /etc/consul.d/*/consul.json /etc/consul.d/*/secrets.json"
                       " /etc/systemd/system/consul@.service; systemctl show -p MainPID -p ActiveEnterTimestamp"
                       " 'consul@*'")
             for h in SERVERS + CLIENTS}

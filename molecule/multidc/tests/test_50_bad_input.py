@@ -9,25 +9,26 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import ADDRESS
+from sdstack_molecule.host_state import CONSUL_BINARY, file_identity
 from sdstack_molecule.playbook_run import run_playbook
 from sdstack_molecule.refusals import assert_refused
 
 HERE = Path(__file__).resolve().parent
 HOSTS = ["mdc1-1", "mdc1-2", "mdc1-3", "mdc2-seed"]
-FILES = ("/usr/local/bin/consul /etc/consul.d/*/*.json /etc/systemd/system/consul@.service"
+FILES = ("/etc/consul.d/*/*.json /etc/systemd/system/consul@.service"
          " $(find /etc/nginx /etc/prometheus -type f 2>/dev/null)")
 DISAGREE = ("on mdc1-1 (dc1), {name} {dc2!r} on mdc2-seed (dc2): WAN gossip needs the same gossip key and TLS the"
             " same CA in every datacenter, and both come from consul_secrets_dir")
 
 
 def snapshot():
-    """Digest of every live config and binary, and each unit's PID and start, per host."""
+    """Digest of every live config, the binary's identity, and each unit's PID and start, per host."""
     out = {}
     for h in HOSTS:
         out[h] = subprocess.run(
             ["podman", "exec", h, "sh", "-c",
-             "sha256sum %s 2>/dev/null; systemctl show -p MainPID -p ActiveEnterTimestamp"
-             " 'consul@*' nginx prometheus node_exporter 2>/dev/null" % FILES],
+             file_identity(CONSUL_BINARY) + " sha256sum %s 2>/dev/null; systemctl show -p MainPID"
+             " -p ActiveEnterTimestamp 'consul@*' nginx prometheus node_exporter 2>/dev/null" % FILES],
             check=True, capture_output=True, text=True, timeout=60).stdout
     return out
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import requests
 import testinfra
+from sdstack_molecule.host_state import CONSUL_BINARY, file_identity
 from sdstack_molecule.refusals import assert_refused
 from sdstack_molecule.playbook_run import run_playbook
 
@@ -39,7 +40,7 @@ def _host_state():
     """Config files, units, and the PIDs of every service the seed runs: a restart or a reload
     (a handler) would change one of them."""
     return HOST_IO.check_output(
-        "sha256sum /usr/local/bin/consul /etc/consul.d/*/consul.json /etc/systemd/system/consul@.service;"
+        file_identity(CONSUL_BINARY) + " sha256sum /etc/consul.d/*/consul.json /etc/systemd/system/consul@.service;"
         " for u in consul@node1 consul@node2 consul@node3 node_exporter cadvisor nginx prometheus; do"
         " echo $u $(systemctl show -p MainPID -p ActiveEnterTimestamp -p NRestarts --value $u); done")
 
