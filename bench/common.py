@@ -2,7 +2,10 @@
 
 An answer the bench did not expect (an HTTP error, a connection failure, a body that is not the
 API's JSON) aborts the bench with a one-line message: counted as "not there yet" or "gone", it
-would turn a broken lab into a fast or slow figure.
+would turn a broken lab into a fast or slow figure. One exception, inside a poll only: a service
+that accepted the connection and then dropped it (reset, or closed without answering) is counted
+as "not yet", as a restarting service does that; the poll's deadline still bounds it, and its
+message names the last such drop. A refused connection (nothing listening) still aborts.
 """
 
 import json
@@ -14,6 +17,7 @@ import time
 from pathlib import Path
 
 import requests
+import urllib3
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"
@@ -26,6 +30,17 @@ class BenchError(SystemExit):
 
     def __init__(self, msg):
         super().__init__("bench aborted: " + msg)
+
+
+class Dropped(BenchError):
+    """The service accepted the connection and dropped it before answering (see the module's doc)."""
+
+
+def _dropped(exc):
+    # requests wraps a reset or a close without an answer as ConnectionError(ProtocolError(...));
+    # a refused connection comes as ConnectionError(MaxRetryError(NewConnectionError)).
+    return isinstance(exc, requests.ConnectionError) and bool(exc.args) \
+        and isinstance(exc.args[0], urllib3.exceptions.ProtocolError)
 
 
 def sh(*cmd, **kw):
@@ -41,7 +56,7 @@ def api(method, url, timeout=5, ok=(200,), **kw):
     try:
         r = SESSION.request(method, url, timeout=timeout, **kw)
     except requests.RequestException as exc:
-        raise BenchError("%s %s: %s" % (method, url, exc)) from None
+        raise (Dropped if _dropped(exc) else BenchError)("%s %s: %s" % (method, url, exc)) from None
     if r.status_code not in ok:
         raise BenchError("%s %s answered HTTP %d: %s" % (method, url, r.status_code, " ".join(r.text.split())[:200]))
     if not r.content:
@@ -54,12 +69,16 @@ def api(method, url, timeout=5, ok=(200,), **kw):
 
 
 def wait_for(cond, timeout, what):
-    deadline = time.monotonic() + timeout
+    deadline, dropped = time.monotonic() + timeout, None
     while time.monotonic() < deadline:
-        if cond():
-            return
+        try:
+            if cond():
+                return
+        except Dropped as exc:
+            dropped = exc
         time.sleep(0.1)
-    raise BenchError("timed out after %ss waiting for %s" % (timeout, what))
+    last = "; last dropped connection: %s" % str(dropped.code).replace("bench aborted: ", "") if dropped else ""
+    raise BenchError("timed out after %ss waiting for %s%s" % (timeout, what, last))
 
 
 class LoadSampler:

@@ -2,6 +2,7 @@
 
 import json
 import socket
+import struct
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -105,3 +106,66 @@ def test_cluster_polls_abort_on_refused_connection(monkeypatch):
     monkeypatch.setattr(consul_cluster, "API", "http://%%s:%d" % free_port())
     with pytest.raises(common.BenchError, match="bench aborted: GET http://127.0.0.1:.*/v1/status/leader"):
         consul_cluster.leader("127.0.0.1")
+
+
+@pytest.fixture(name="dropping")
+def dropping_fixture():
+    """A TCP server that drops each connection after reading the request ("reset" or "close"), or
+    answers 200 with a JSON body ("answer"), as `mode["now"]` says."""
+    mode = {"now": "reset"}
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+
+    def serve():
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(65536)
+                if mode["now"] == "reset":
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                elif mode["now"] == "answer":
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\nConnection: close\r\n\r\ntrue")
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield "http://127.0.0.1:%d" % listener.getsockname()[1], mode
+    listener.close()
+
+
+@pytest.mark.parametrize("how", ["reset", "close"])
+def test_a_dropped_connection_is_not_yet_inside_a_poll(dropping, how):
+    url, mode = dropping
+    mode["now"] = how
+    with pytest.raises(common.Dropped):
+        common.api("GET", url + "/api/v1/targets")
+    seen = []
+
+    def up():
+        seen.append(1)
+        if len(seen) == 3:
+            mode["now"] = "answer"
+        return common.api("GET", url + "/api/v1/targets")[1] is True
+    common.wait_for(up, 10, "the targets")
+    assert len(seen) == 3  # two drops counted as "not yet", then the answer
+
+
+def test_a_poll_of_a_service_that_keeps_dropping_times_out_naming_the_drop(dropping):
+    url, _ = dropping
+    with pytest.raises(common.BenchError, match=r"bench aborted: timed out after 1s waiting for the targets; last"
+                                                r" dropped connection: GET http://127.0.0.1:\d+/api/v1/targets"):
+        common.wait_for(lambda: common.api("GET", url + "/api/v1/targets"), 1, "the targets")
+
+
+def test_a_refused_connection_still_aborts_a_poll_at_once():
+    url = "http://127.0.0.1:%d" % free_port()
+    calls = []
+
+    def up():
+        calls.append(1)
+        return common.api("GET", url + "/api/v1/targets")
+    with pytest.raises(common.BenchError, match="bench aborted: GET http://127.0.0.1:.*/api/v1/targets") as exc:
+        common.wait_for(up, 10, "the targets")
+    assert not isinstance(exc.value, common.Dropped) and calls == [1]
