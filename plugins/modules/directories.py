@@ -73,6 +73,7 @@ paths:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.sdstack.consul.plugins.module_utils._fs_entries import attributes, entry_options
 
 
 def ensure(module, item, check_mode):
@@ -85,22 +86,14 @@ def ensure(module, item, check_mode):
         if check_mode:
             return True, True, diff
         os.makedirs(path)
-    # AnsibleModule's own reading of owner, group and mode (no SELinux context or attributes given).
-    args = module.load_file_common_arguments({"owner": item.get("owner"), "group": item.get("group"),
-                                              "mode": item.get("mode")}, path=path)
-    changed = module.set_fs_attributes_if_different(args, created, diff=diff)
+    changed = module.set_fs_attributes_if_different(attributes(module, item, path), created, diff=diff)
     return created, changed, diff
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            paths=dict(type="list", elements="dict", required=True, options=dict(
-                path=dict(type="path", required=True),
-                owner=dict(type="str"),
-                group=dict(type="str"),
-                mode=dict(type="str"),
-            )),
+            paths=dict(type="list", elements="dict", required=True, options=entry_options()),
         ),
         supports_check_mode=True,
     )

@@ -104,6 +104,7 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_text
+from ansible_collections.sdstack.consul.plugins.module_utils._fs_entries import attributes, entry_options
 
 
 def _refusal(item):
@@ -128,18 +129,13 @@ def _live(path):
         return None
 
 
-def _attributes(module, item, path):
-    return module.load_file_common_arguments({"owner": item.get("owner"), "group": item.get("group"),
-                                              "mode": item.get("mode")}, path=path)
-
-
 def _candidate(module, item, data):
     """Write ``data`` next to the file, with the file's owner, group and mode; return its path."""
     folder, name = os.path.split(item["path"])
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".%s." % name, suffix=".new")
     with os.fdopen(fd, "wb") as f:
         f.write(data)
-    module.set_fs_attributes_if_different(_attributes(module, item, tmp), False)
+    module.set_fs_attributes_if_different(attributes(module, item, tmp), False)
     return tmp
 
 
@@ -150,15 +146,8 @@ def _name(item):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            files=dict(type="list", elements="dict", required=True, options=dict(
-                path=dict(type="path", required=True),
-                content=dict(type="str", required=True),
-                owner=dict(type="str"),
-                group=dict(type="str"),
-                mode=dict(type="str"),
-                validate=dict(type="str"),
-                label=dict(type="str"),
-            )),
+            files=dict(type="list", elements="dict", required=True, options=entry_options(
+                content=dict(type="str", required=True), validate=dict(type="str"), label=dict(type="str"))),
         ),
         supports_check_mode=True,
     )
@@ -207,7 +196,7 @@ def main():
         if changed:
             diff["before"], diff["after"] = to_text(plan["live"] or b""), to_text(plan["data"])
         if os.path.exists(item["path"]) or not module.check_mode:
-            changed = module.set_fs_attributes_if_different(_attributes(module, item, item["path"]), changed,
+            changed = module.set_fs_attributes_if_different(attributes(module, item, item["path"]), changed,
                                                             diff=None if plan["content_changed"] else diff)
         results.append({"path": item["path"], "label": item.get("label"), "changed": changed,
                         "content_changed": plan["content_changed"]})
