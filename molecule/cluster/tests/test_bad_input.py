@@ -91,10 +91,11 @@ def test_failed_download_names_the_url_and_the_reason(unchanged, monkeypatch, tm
         assert len(last) == 1 and len(retries) == (RETRIES if retried else 0), (host, retries, last)
         gaps = [(b - a).total_seconds() for a, b in zip(retries, retries[1:] + last)]
         # The delay, plus one attempt: a get_url run on the controller, refused at once. The attempt
-        # itself takes 0.5 s on an idle machine and up to 3.5 s under the full test run's load (seen:
-        # gaps of 6.4 s); the upper bound only has to tell a refused attempt from one that waited for
-        # the download's 30 s timeout.
-        assert all(DELAY <= g < DELAY + DOWNLOAD_TIMEOUT / 2 for g in gaps), (host, gaps)
+        # itself takes 0.5 s on an idle machine and far longer under load (seen: gaps of 6.4 s, and
+        # 20.6 s with a second test run beside a full one). The upper bound only has to tell a refused
+        # attempt from one that waited for the download's 30 s timeout, which cannot take less than
+        # the delay plus that timeout.
+        assert all(DELAY <= g < DELAY + DOWNLOAD_TIMEOUT for g in gaps), (host, gaps)
 
 
 def test_one_hosts_bad_address_stops_every_host(unchanged):
