@@ -8,6 +8,7 @@ three-server cluster (tests/unit/fixtures/consul_1.8.7, see its README) through 
 
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -141,7 +142,8 @@ def test_wait_polls_until_the_cluster_is_ready(run):
 def test_wait_timeout_message_says_how_long(run):
     r = run(Cluster("leaderless"), expected_voters=ALL, wait=True, wait_timeout=0.2,
             poll_interval=0.05)
-    assert r["failed"] and r["msg"].startswith("no leader after 0s; voters 1/3")
+    # The message rounds the time actually waited, which a loaded machine stretches past the timeout.
+    assert r["failed"] and re.match(r"no leader after \d+s; voters 1/3", r["msg"]), r["msg"]
     assert r["elapsed"] >= 0.2
 
 
@@ -297,7 +299,7 @@ def test_synced_node_down_names_it(run):
     r = run(Cluster("healthy", selves={B: [None]}), synced_node=dict(name="node2", url=B),
             wait=True, wait_timeout=0.1, poll_interval=0.05)
     assert r["failed"] and r["msg"].startswith("node2: no Consul agent reachable: http://127.0.0.1:8510 (")
-    assert " after 0s" in r["msg"] and r["synced_node"] is None
+    assert re.search(r" after \d+s$", r["msg"]) and r["synced_node"] is None
 
 
 def test_synced_node_bad_url_is_one_line(run_module, cassette):
