@@ -29,14 +29,15 @@ def _running_versions(version):
     return {version, re.sub(r"[^0-9A-Za-z.+]", "", version)}
 
 
-def consul_restart_plan(local, mode, version, members, started=None, unit=None, tls=None, configs=()):
+def consul_restart_plan(local, mode, version, members, started=None, files=()):
     """The instances of ``local`` to restart, in order.
 
-    An instance is restarted when one of its files changed (``configs``: registered loop
-    results of its configuration, secrets and unit drop-in), when the shared unit or the TLS
-    files changed or ``mode`` is "all" (then every instance), or when the cluster reports it
-    running another version than ``version`` (an upgrade installed a new binary). Instances
-    this run started (``started``) already run what is installed and are left alone.
+    An instance is restarted when one of its files changed (``files``: registered results of the
+    sdstack.consul.files runs, each file labelled with its instance), when a file without a label
+    (the shared unit, the TLS files) changed or ``mode`` is "all" (then every instance), or when the
+    cluster reports it running another version than ``version`` (an upgrade installed a new
+    binary). Instances this run started (``started``) already run what is installed and are left
+    alone.
     """
     if mode not in RESTART_MODES:
         raise AnsibleFilterError("consul_restart_mode: %r is not one of %s" % (mode, ", ".join(RESTART_MODES)))
@@ -48,8 +49,10 @@ def consul_restart_plan(local, mode, version, members, started=None, unit=None, 
     if not isinstance(members, list):
         raise AnsibleFilterError("consul_restart_plan: members must be a list, got %r" % (members,))
     names = [inst["name"] for inst in local]
-    everything = mode == "all" or any(isinstance(r, dict) and r.get("changed") for r in (unit, tls))
-    wanted = set(names) if everything else set().union(*(_changed_names(r) for r in configs))
+    changed = [f for r in files if isinstance(r, dict) for f in r.get("files") or []
+               if isinstance(f, dict) and f.get("changed")]
+    everything = mode == "all" or any(not f.get("label") for f in changed)
+    wanted = set(names) if everything else {f["label"] for f in changed}
     running_ok = _running_versions(version)
     # Members of other hosts fall out below: only this host's instances are returned.
     wanted |= {m.get("name") for m in members

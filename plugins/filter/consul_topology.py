@@ -141,11 +141,14 @@ def consul_bootstrap_expect(instances):
     return n
 
 
-def consul_folders(instances, config_root, user, group):
+def consul_folders(instances, config_root, user, group, tls=False):
     """The folders this host's instances need, for the directories module: the configuration root,
-    each instance's configuration folder (root-owned, readable by the consul group), its data folder
-    (the consul user's own) and its unit drop-in folder."""
+    the TLS folder when ``tls`` (root-owned, readable by the consul group, as each instance's
+    configuration folder), each instance's configuration folder, its data folder (the consul
+    user's own) and its unit drop-in folder."""
     out = [{"path": config_root, "owner": "root", "group": group, "mode": "0750"}]
+    if tls:
+        out.append({"path": config_root + "/tls", "owner": "root", "group": group, "mode": "0750"})
     out += [{"path": "%s/%s" % (config_root, i["name"]), "owner": "root", "group": group, "mode": "0750"}
             for i in instances]
     out += [{"path": i["data_dir"], "owner": user, "group": group, "mode": "0750"} for i in instances]

@@ -15,8 +15,9 @@ description:
     any check fails, no file is replaced, and the module fails naming the files it refused.
   - One call for a list of files, so a role that writes several pays for one module run on the host instead of one per
     file (the roles' rerun cost, see docs/benchmarks.md).
-  - A path that exists but is not a regular file, a relative path, a missing parent folder, or a O(files[].validate)
-    without C(%s) fail the module, naming the value, before anything is written.
+  - A path that exists but is not a regular file, a relative path, a missing parent folder (outside check mode, where the
+    file is then reported as new), or a O(files[].validate) without C(%s) fail the module, naming the value, before
+    anything is written.
   - Give a task with secrets in its contents C(no_log), as for M(ansible.builtin.copy); it then shows no diff either.
 author: sdstack maintainers (@sdstack)
 options:
@@ -107,14 +108,15 @@ from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible_collections.sdstack.consul.plugins.module_utils._fs_entries import attributes, entry_options
 
 
-def _refusal(item):
-    """Why ``item`` cannot be written, or None."""
+def _refusal(item, check_mode):
+    """Why ``item`` cannot be written, or None. In check mode a missing folder is not one: a task
+    before this one would have made it (and the file is reported as new)."""
     path = item["path"]
     if not os.path.isabs(path):
         return "%r is not an absolute path" % path
     if os.path.lexists(path) and not os.path.isfile(path):
         return "%s exists and is not a regular file" % path
-    if not os.path.isdir(os.path.dirname(path)):
+    if not os.path.isdir(os.path.dirname(path)) and not (check_mode and not os.path.lexists(os.path.dirname(path))):
         return "the folder of %s does not exist" % path
     if item.get("validate") and "%s" not in item["validate"]:
         return "validate of %s must hold %%s for the candidate file: %r" % (path, item["validate"])
@@ -153,7 +155,7 @@ def main():
     )
     items = module.params["files"]
     for item in items:
-        why = _refusal(item)
+        why = _refusal(item, module.check_mode)
         if why:
             module.fail_json(msg="files: %s; nothing was changed" % why)
 

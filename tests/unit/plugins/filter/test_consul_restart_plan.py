@@ -6,7 +6,6 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.sdstack.consul.plugins.filter.consul_restart_plan import consul_restart_batches, consul_restart_plan
 
 LOCAL = [{"name": "node1"}, {"name": "node2"}, {"name": "node3"}]
-UNCHANGED = {"changed": False}
 
 
 def loop(*changed, skipped=False):
@@ -18,14 +17,21 @@ def loop(*changed, skipped=False):
     return out
 
 
+def written(*labels, unchanged=()):
+    """A registered sdstack.consul.files result in which the files labelled ``labels`` changed
+    (None: a file every instance reads, such as the unit)."""
+    files = [{"path": "/f/%s" % i, "label": l, "changed": True} for i, l in enumerate(labels)]
+    files += [{"path": "/u/%s" % i, "label": l, "changed": False} for i, l in enumerate(unchanged)]
+    return {"changed": bool(labels), "files": files}
+
+
 def member(name, version):
     return {"name": name, "version": version, "status": "alive"}
 
 
-def plan(mode="changed", version="1.8.7", members=(), started=None, unit=None, tls=None, configs=()):
-    got = consul_restart_plan(LOCAL, mode, version, list(members), started=started or loop(), unit=unit or UNCHANGED,
-                              tls=tls or UNCHANGED,
-                              configs=list(configs) or [loop(), loop(), loop()])
+def plan(mode="changed", version="1.8.7", members=(), started=None, files=()):
+    got = consul_restart_plan(LOCAL, mode, version, list(members), started=started or loop(),
+                              files=list(files) or [written(unchanged=["node1", None]), written()])
     return [i["name"] for i in got]
 
 
@@ -34,25 +40,26 @@ def test_nothing_changed_restarts_nothing():
 
 
 def test_changed_files_restart_their_instances_once_in_order():
-    assert plan(configs=[loop("node3"), loop("node1", "node3"), loop()]) == ["node1", "node3"]
+    assert plan(files=[written("node3", unchanged=["node2", None]), written("node1", "node3")]) == ["node1", "node3"]
 
 
 def test_a_changed_drop_in_restarts_its_instance():
-    assert plan(configs=[loop(), loop(), loop("node2")]) == ["node2"]
+    assert plan(files=[written("node2", unchanged=["node2", "node1", None])]) == ["node2"]
 
 
-@pytest.mark.parametrize("over", [{"unit": {"changed": True}}, {"tls": loop("node1")}, {"mode": "all"}])
-def test_unit_tls_or_mode_all_restart_every_instance(over):
+@pytest.mark.parametrize("over", [{"files": [written(None, unchanged=["node1"])]}, {"files": [written(), written(None)]},
+                                  {"mode": "all"}])
+def test_a_shared_file_or_mode_all_restart_every_instance(over):
     assert plan(**over) == ["node1", "node2", "node3"]
 
 
-def test_skipped_tls_files_change_nothing():
-    assert plan(tls=loop(skipped=True)) == []
+def test_skipped_or_failed_file_writes_change_nothing():
+    assert plan(files=[{"skipped": True, "changed": False}, {"failed": True, "msg": "refused"}]) == []
 
 
 def test_instances_started_by_this_run_are_left_alone():
     assert plan(mode="all", started=loop("node2")) == ["node1", "node3"]
-    assert plan(configs=[loop("node2")], started=loop("node2"), members=[member("node2", "1.8.6")]) == []
+    assert plan(files=[written("node2")], started=loop("node2"), members=[member("node2", "1.8.6")]) == []
 
 
 def test_running_another_version_restarts():
@@ -86,12 +93,12 @@ def test_members_of_a_leader_wait_per_datacenter_are_read_together():
     waited = {"changed": False, "results": [{"members": [member("node1", "1.8.6")], "item": {"datacenter": "dc1"}},
                                             {"members": [member("node3", "1.8.6")], "item": {"datacenter": "dc2"}}]}
     assert [i["name"] for i in consul_restart_plan(LOCAL, "changed", "1.8.7", waited, started=loop(),
-                                                   configs=[loop()])] == ["node1", "node3"]
+                                                   files=[written()])] == ["node1", "node3"]
 
 
 def test_a_skipped_leader_wait_gives_no_members():
     assert consul_restart_plan(LOCAL, "changed", "1.8.7", {"skipped": True, "changed": False}, started=loop(),
-                               configs=[loop()]) == []
+                               files=[written()]) == []
 
 
 def federation():

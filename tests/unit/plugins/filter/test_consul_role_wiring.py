@@ -91,17 +91,40 @@ def _golden(scenario, node, name):
 ])
 def test_the_roles_expressions_write_the_lab_files(tmp_path, scenario, address, over):
     (tmp_path / "acl").mkdir()
+    (tmp_path / "tls" / "certs").mkdir(parents=True)
     (tmp_path / "gossip.key").write_text("GOSSIP-KEY-PLACEHOLDER\n")
     (tmp_path / "acl" / "agent.token").write_text("AGENT-TOKEN-PLACEHOLDER\n")
+    for name in ("ca.pem", "certs/seed.pem", "certs/seed-key.pem"):
+        (tmp_path / "tls" / name).write_text("PEM OF %s\n" % name)
     t = templar(address, str(tmp_path), **over)
-    config_task = _task("configure.yml", "Write each validated configuration")
-    secrets_task = _task("configure.yml", "Write each instance's secrets")
-    for item in _render(t, "{{ _consul_local }}"):
-        got = _render(t, config_task["ansible.builtin.copy"]["content"], item=item)
-        assert got == _golden(scenario, item["name"], "consul.json")
-        secret_vars = {k: _render(t, v) for k, v in secrets_task["vars"].items()}
-        got = _render(t, secrets_task["ansible.builtin.copy"]["content"], item=item, **secret_vars)
-        assert got == _golden(scenario, item["name"], "secrets.json")
+    # The template lookup finds the unit in the role's templates folder, as in a play.
+    t.available_variables = dict(t.available_variables, ansible_search_path=[os.path.join(ROOT, "roles", "consul")])
+    files_task = _task("configure.yml", "Write the validated configurations, the systemd template unit and each drop-in")
+    secrets_task = _task("configure.yml", "Write each instance's secrets and this host's TLS files")
+    written = {f["path"]: f for f in _render(t, files_task["sdstack.consul.files"]["files"])}
+    secret_vars = {k: _render(t, v) for k, v in secrets_task["vars"].items()}
+    secret = {f["path"]: f for f in _render(t, secrets_task["sdstack.consul.files"]["files"], **secret_vars)}
+    names = [i["name"] for i in _render(t, "{{ _consul_local }}")]
+    for name in names:
+        assert written["/etc/consul.d/%s/consul.json" % name]["content"] == _golden(scenario, name, "consul.json")
+        assert secret["/etc/consul.d/%s/secrets.json" % name]["content"] == _golden(scenario, name, "secrets.json")
+        assert written["/etc/systemd/system/consul@%s.service.d/10-instance.conf" % name]["content"].endswith(
+            "ReadWritePaths=/opt/consul/%s\n" % name)
+    unit = written["/etc/systemd/system/consul@.service"]["content"]
+    assert unit.startswith("# Ansible managed\n") and "ExecStart=/usr/local/bin/consul agent -config-file=" in unit
+    tls = {p: f["content"] for p, f in secret.items() if "/tls/" in p}
+    if over.get("consul_tls"):
+        assert tls == {"/etc/consul.d/tls/ca.pem": "PEM OF ca.pem\n", "/etc/consul.d/tls/server.pem": "PEM OF certs/seed.pem\n",
+                       "/etc/consul.d/tls/server-key.pem": "PEM OF certs/seed-key.pem\n"}
+    else:
+        assert tls == {}
+    assert len(written) == 2 * len(names) + 1 and len(secret) == len(names) + len(tls)
+
+
+def files_result(*changed_labels):
+    """A registered sdstack.consul.files result in which the files labelled so changed."""
+    return {"changed": bool(changed_labels), "files": [{"path": "/x/%d" % i, "label": l, "changed": True}
+                                                       for i, l in enumerate(changed_labels)]}
 
 
 def test_the_restart_task_hands_the_plan_its_registered_results():
@@ -113,10 +136,22 @@ def test_the_restart_task_hands_the_plan_its_registered_results():
 
     task = _task("service.yml", "Work out which running instances need a restart")
     got = _render(t, task["ansible.builtin.set_fact"]["_consul_restart_items"],
-                  _consul_started=loop("node1"), _consul_unit={"changed": False}, _consul_tls_files={"skipped": True},
-                  _consul_config_files=loop("node1"), _consul_secrets_files=loop(), _consul_dropins=loop("node3"),
+                  _consul_started=loop("node1"), _consul_files=files_result("node1", "node3"),
+                  _consul_secret_files=files_result(),
                   _consul_state={"members": [{"name": "node2", "version": "1.8.6"}]})
     assert [i["name"] for i in got] == ["node2", "node3"]
+    got = _render(t, task["ansible.builtin.set_fact"]["_consul_restart_items"],
+                  _consul_started=loop(), _consul_files=files_result(), _consul_secret_files=files_result(None),
+                  _consul_state={"members": []})
+    assert [i["name"] for i in got] == ["node1", "node2", "node3"]
+
+
+def test_systemd_reloads_when_the_written_files_changed_a_unit():
+    t = templar("10.89.20.31")
+    when = _task("service.yml", "Reload systemd after unit changes")["when"]
+    changed = {"changed": True, "files": [{"path": "/etc/systemd/system/consul@.service", "changed": True}]}
+    assert _render(t, "{{ %s }}" % when, _consul_files=changed) is True
+    assert _render(t, "{{ %s }}" % when, _consul_files=dict(changed, files=[dict(changed["files"][0], changed=False)])) is False
 
 
 @pytest.mark.parametrize("over,expected", [
@@ -144,9 +179,8 @@ def test_a_client_host_gets_one_client_instance_that_joins_the_servers():
     assert _render(t, "{{ _consul_mode }}") == "client"
     local = _render(t, "{{ _consul_local }}")
     assert [(i["name"], i["address"], i.get("client")) for i in local] == [("app2", "10.0.0.15", True)]
-    task = _task("configure.yml", "Write each validated configuration")
-    conf = _render(t, task["ansible.builtin.copy"]["content"].replace(" | to_nice_json(indent=2) }}\n", " }}"),
-                   item=local[0])
+    conf = _render(t, "{{ _consul_local | map('sdstack.consul.consul_agent_config', _consul_cluster, consul_version,"
+                      " _consul_settings, _consul_wan) | first }}")
     assert conf["server"] is False and "bootstrap_expect" not in conf
     assert conf["retry_join"] == ["10.0.0.11:8301", "10.0.0.12:8301", "10.0.0.13:8301"]
     assert _render(t, "{{ _consul_cert_dns_name }}") == "client.dc1.consul"
@@ -164,9 +198,7 @@ def test_the_client_restart_plan_reads_the_joined_members():
     local = _render(t, "{{ _consul_local }}")
     task = _task("service.yml", "Work out whether the client agent needs a restart")
     got = _render(t, task["ansible.builtin.set_fact"]["_consul_client_restart_items"],
-                  _consul_started={"results": []}, _consul_unit={"changed": False}, _consul_tls_files={"skipped": True},
-                  _consul_config_files={"results": []}, _consul_secrets_files={"results": []},
-                  _consul_dropins={"results": []},
+                  _consul_started={"results": []}, _consul_files=files_result(), _consul_secret_files=files_result(),
                   _consul_join={"members": [{"name": "app1", "version": "1.8.6"}]})
     assert [i["name"] for i in got] == [local[0]["name"]]
 
@@ -209,13 +241,12 @@ def _federation(host, tmp_path):
 def test_servers_outside_the_primary_carry_the_replication_token(tmp_path, host, replication):
     t = _federation(host, tmp_path)
     assert [tok["name"] for tok in _render(t, "{{ _consul_acl_tokens }}")][:2] == ["agent", "acl-replication"]
-    task = _task("configure.yml", "Write each instance's secrets")
+    task = _task("configure.yml", "Write each instance's secrets and this host's TLS files")
     secret_vars = {k: _render(t, v) for k, v in task["vars"].items()}
-    (item,) = _render(t, "{{ _consul_local }}")
-    got = json.loads(_render(t, task["ansible.builtin.copy"]["content"], item=item, **secret_vars))
+    (secrets,) = _render(t, task["sdstack.consul.files"]["files"], **secret_vars)
+    got = json.loads(secrets["content"])
     assert got["acl"]["tokens"].get("replication") == replication
     assert got["acl"]["tokens"]["agent"] == "AGENT-SECRET"
-    conf_task = _task("configure.yml", "Write each validated configuration")
-    conf = _render(t, conf_task["ansible.builtin.copy"]["content"].replace(" | to_nice_json(indent=2) }}\n", " }}"),
-                   item=item)
+    conf = _render(t, "{{ _consul_local | map('sdstack.consul.consul_agent_config', _consul_cluster, consul_version,"
+                      " _consul_settings, _consul_wan) | first }}")
     assert conf["acl"].get("enable_token_replication", False) is (replication is not None)

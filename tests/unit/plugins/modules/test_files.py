@@ -101,6 +101,22 @@ def test_a_missing_folder_is_refused_before_any_write(tmp_path, run_module):
             "the folder of {tmp}/none/a does not exist")
 
 
+def test_check_mode_reports_a_file_in_a_folder_not_made_yet_as_new(tmp_path, run_module):
+    # On a fresh host in check mode, the task that makes the folder only said it would.
+    target = tmp_path / "none" / "a"
+    got = run_module(files, None, files=[{"path": str(target), "content": "x\n", "mode": "0640", "label": "node1"}],
+                     _ansible_check_mode=True)
+    assert got["files"] == [{"path": str(target), "label": "node1", "changed": True, "content_changed": True}]
+    assert not (tmp_path / "none").exists()
+
+
+def test_check_mode_still_refuses_a_file_in_the_way_of_the_folder(tmp_path, run_module):
+    (tmp_path / "none").write_text("")
+    got = run_module(files, None, files=[{"path": str(tmp_path / "none" / "a"), "content": ""}],
+                     _ansible_check_mode=True)
+    assert got["failed"] is True and got["msg"] == "files: the folder of %s/none/a does not exist; nothing was changed" % tmp_path
+
+
 def test_a_validate_without_the_candidate_is_refused_before_any_write(tmp_path, run_module):
     refused(tmp_path, run_module, {"path": str(tmp_path / "a"), "content": "", "validate": "consul validate"},
             "validate of {tmp}/a must hold %s for the candidate file: 'consul validate'")
