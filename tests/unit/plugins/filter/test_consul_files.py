@@ -41,8 +41,8 @@ def test_configs_not_one_per_instance_are_refused():
 
 
 def test_secrets_are_checked_with_their_instances_live_config_and_tls_files_have_no_label():
-    tls = [{"name": "ca.pem", "content": "CA\n", "mode": "0644"}, {"name": "server-key.pem", "content": "K\n",
-                                                                     "mode": "0640"}]
+    tls = [{"name": "ca.pem", "content": "CA\n", "mode": "0644"},
+           {"name": "server-key.pem", "content": "K\n", "mode": "0640"}]
     got = consul_secret_files(LOCAL, {"encrypt": "k"}, tls, "/etc/consul.d", "consul", BINARY)
     assert [(f["path"], f.get("label"), f["group"], f["mode"]) for f in got] == [
         ("/etc/consul.d/node1/secrets.json", "node1", "consul", "0640"),
