@@ -88,6 +88,12 @@ class TestConsulServers:
             for other in CLUSTER:
                 assert '"%s:%d"' % (other["address"], other["ports"]["serf_lan"]) in conf
 
+    def test_consul_runs_as_a_system_account_without_a_login(self, host):
+        user = host.user("consul")
+        assert user.exists and user.uid < 1000 and user.group == "consul", (user.uid, user.group)
+        assert (user.home, user.shell) == ("/opt/consul", "/usr/sbin/nologin")
+        assert host.group("consul").gid < 1000
+
     def test_unit_is_hardened(self, host):
         for inst in _local(host):
             props = host.check_output("systemctl show consul@%s -p Type -p NoNewPrivileges -p ProtectSystem "
