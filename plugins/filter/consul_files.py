@@ -16,12 +16,6 @@ def consul_json(data):
     return json.dumps(data, indent=2, sort_keys=True, separators=(",", ": ")) + "\n"
 
 
-def _check_aligned(local, contents, what):
-    if not isinstance(contents, list) or len(contents) != len(local):
-        raise AnsibleFilterError("consul_files: %s must hold one entry per instance (%d), got %r"
-                                 % (what, len(local), contents))
-
-
 def consul_files(local, configs, unit, config_root, group, binary):
     """Each instance's consul.json (checked by ``consul validate`` before it goes live), the shared
     template unit and each instance's unit drop-in, which opens its data folder to it alone.
@@ -29,7 +23,9 @@ def consul_files(local, configs, unit, config_root, group, binary):
     ``configs``: each instance's configuration (consul_agent_config), in the order of ``local``;
     ``unit``: the template unit's text. Each file's label is the instance it belongs to; the unit,
     which every instance reads, has none."""
-    _check_aligned(local, configs, "configs")
+    if not isinstance(configs, list) or len(configs) != len(local):
+        raise AnsibleFilterError("consul_files: configs must hold one entry per instance (%d), got %r"
+                                 % (len(local), configs))
     out = [{"path": "%s/%s/consul.json" % (config_root, inst["name"]), "content": consul_json(conf),
             "owner": "root", "group": group, "mode": "0640", "label": inst["name"],
             "validate": "%s validate -config-format=json %%s" % binary}

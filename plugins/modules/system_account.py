@@ -108,17 +108,12 @@ def _state(group, user):
     """The account as the diff shows it."""
     if user is None:
         return {"group": "present" if group else "absent", "user": "absent"}
-    primary = grp.getgrgid(user.pw_gid).gr_name if _gid_known(user.pw_gid) else str(user.pw_gid)
+    try:
+        primary = grp.getgrgid(user.pw_gid).gr_name
+    except KeyError:
+        primary = str(user.pw_gid)
     return {"group": "present" if group else "absent", "user": "present", "primary_group": primary,
             "home": user.pw_dir, "shell": user.pw_shell}
-
-
-def _gid_known(gid):
-    try:
-        grp.getgrgid(gid)
-        return True
-    except KeyError:
-        return False
 
 
 def _run(module, cmd, what):
