@@ -166,8 +166,26 @@ def exporter_unit_state(before, after, unit_changed):
     return "restarted" if unit_changed or binary_changed else "started"
 
 
+def exporter_release_needed(installed, marker, before=None, checksum=""):
+    """Whether the release install runs for an exporter.
+
+    With a version ``marker`` (text its ``--version`` prints for the wanted release): when the
+    registered output of that command (``installed``) lacks it. Without one, the binary read before
+    (``before``, a stat result with its sha256) decides: the install runs unless it is the very file
+    ``checksum`` (``sha256:<hex>``, a bare binary's digest) pins. A digest that is not known here (a
+    checksum file's URL, or none) always installs: the artifact role then verifies the download and
+    replaces only a different file."""
+    if marker:
+        installed = installed or {}
+        return marker not in "%s%s" % (installed.get("stdout") or "", installed.get("stderr") or "")
+    digest = checksum_spec(checksum or "")["sha256"]
+    have = ((before or {}).get("stat") or {}).get("checksum") or ""
+    return not digest or have.lower() != digest
+
+
 class FilterModule:
     def filters(self):
         return {"node_exporter_flags": node_exporter_flags, "cadvisor_flags": cadvisor_flags,
                 "cadvisor_checksum": cadvisor_checksum,
-                "exporter_package_failure": exporter_package_failure, "exporter_unit_state": exporter_unit_state}
+                "exporter_package_failure": exporter_package_failure, "exporter_unit_state": exporter_unit_state,
+                "exporter_release_needed": exporter_release_needed}

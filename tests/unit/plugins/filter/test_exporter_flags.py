@@ -8,7 +8,8 @@ import yaml
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.sdstack.consul.plugins.filter.exporter_flags import (
-    FilterModule, cadvisor_flags, exporter_package_failure, exporter_unit_state, node_exporter_flags)
+    FilterModule, cadvisor_flags, exporter_package_failure, exporter_release_needed, exporter_unit_state,
+    node_exporter_flags)
 from prometheus_role import FIXTURES, ROOT
 
 SUM = "sha256:" + "ab" * 32
@@ -153,6 +154,37 @@ def test_unit_state(before, after, unit_changed, state):
     assert exporter_unit_state({"changed": False, "stat": before}, after_result, unit_changed) == state
 
 
+MARKER = "version 1.5.0 "
+
+
+@pytest.mark.parametrize("installed,needed", [
+    ({"rc": 0, "stdout": "node_exporter, version 1.5.0 (branch: HEAD)", "stderr": ""}, False),
+    # node_exporter 1.x prints its version on stderr.
+    ({"rc": 0, "stdout": "", "stderr": "node_exporter, version 1.5.0 (branch: HEAD)"}, False),
+    ({"rc": 0, "stdout": "node_exporter, version 1.4.0 (branch: HEAD)", "stderr": ""}, True),
+    ({"rc": 2, "stdout": "", "stderr": "No such file or directory"}, True),
+    ({"changed": False, "skipped": True}, True),
+])
+def test_release_needed_by_version_marker(installed, needed):
+    # The marker decides alone: a stat and a checksum are not read.
+    assert exporter_release_needed(installed, MARKER, {"stat": {"checksum": "ab" * 32}}, SUM) is needed
+
+
+@pytest.mark.parametrize("before,checksum,needed", [
+    ({"stat": {"exists": True, "checksum": "ab" * 32}}, SUM, False),
+    ({"stat": {"exists": True, "checksum": "ab" * 32}}, SUM.upper().replace("SHA256", "sha256"), False),
+    ({"stat": {"exists": True, "checksum": "cd" * 32}}, SUM, True),
+    ({"stat": {"exists": False}}, SUM, True),
+    # Not read (skipped) or no digest known here (a checksum file's URL, or none): install.
+    ({"changed": False, "skipped": True}, SUM, True),
+    ({"stat": {"exists": True, "checksum": "ab" * 32}}, "sha256:https://example.org/SHA256SUMS", True),
+    ({"stat": {"exists": True, "checksum": "ab" * 32}}, "", True),
+])
+def test_release_needed_by_checksum(before, checksum, needed):
+    assert exporter_release_needed({"changed": False, "skipped": True}, "", before, checksum) is needed
+
+
 def test_filters_registered():
     assert set(FilterModule().filters()) == {"node_exporter_flags", "cadvisor_flags", "cadvisor_checksum",
-                                             "exporter_package_failure", "exporter_unit_state"}
+                                             "exporter_package_failure", "exporter_unit_state",
+                                             "exporter_release_needed"}
