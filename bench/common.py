@@ -44,7 +44,8 @@ def _dropped(exc):
 
 
 def sh(*cmd, **kw):
-    run = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, check=False, **kw)
+    kw.setdefault("cwd", REPO)
+    run = subprocess.run(cmd, capture_output=True, text=True, check=False, **kw)
     if run.returncode:
         sys.stderr.write(run.stdout[-4000:] + run.stderr[-2000:])
         raise BenchError("rc=%d: %s" % (run.returncode, " ".join(cmd)))

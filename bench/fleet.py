@@ -1,9 +1,11 @@
 """Fleet benchmark: how `site.yml`'s cost grows with the number of application hosts.
 
 The shipped `inventories/cluster` shape, with N application hosts: three Consul servers (node_exporter), N
-application hosts (client agent, node_exporter, cAdvisor) and a monitor host (client agent, nginx, Prometheus).
-Hosts are lab hosts reached over SSH as root with the lab's key, like the Molecule scenarios; the group variables
-are the shipped inventory's, plus the lab's release settings (lab/lab-vars.yml).
+application hosts (client agent, node_exporter, cAdvisor) and a monitor host (client agent, nginx, Prometheus);
+N = 2 is that inventory itself. Size `seed` is the shipped `inventories/seed` shape instead: one host with three
+server instances and everything else. Hosts are lab hosts reached over SSH as root with the lab's key, like the
+Molecule scenarios; the group variables are the shipped inventory's, plus the lab's release settings
+(lab/lab-vars.yml).
 
 For each N of --sizes, --runs times on fresh hosts (medians reported):
   * cold converge of sdstack.consul.site, then its rerun (which must report changed=0 on every host);
@@ -14,7 +16,11 @@ For each N of --sizes, --runs times on fresh hosts (medians reported):
     pause so the change lands anywhere in Prometheus's refresh cycle);
   * memory per lab host after the converge: resident memory of its container (cgroup total_rss), by host kind.
 
-Ansible runs with forks = the number of hosts (one batch per task), from the repository's folder (its ansible.cfg:
+With --before REF, every run of a size first converges REF's tree (`git archive`: its roles, inventories and
+lab settings) on fresh hosts, cold and rerun, then this checkout's: a before/after comparison measured in the same
+run, written as bench/results/converge-<time>.json (registrations and memory only for this checkout).
+
+Ansible runs with forks = the number of hosts (one batch per task), from the tree's folder (its ansible.cfg:
 pipelining on). Needs the lab up (`make bench` does that); hosts are removed at the end, also on failure.
 Writes bench/results/fleet-<time>.json; bench/tables.py turns it into docs/benchmarks.md's table.
 """
@@ -25,6 +31,7 @@ import os
 import random
 import re
 import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -35,6 +42,7 @@ from common import REPO, BenchError, LoadSampler, api, commit, sh, wait_for, fin
 NET = "10.89.20."
 SERVERS = {"fleet-consul%d" % i: NET + str(149 + i) for i in (1, 2, 3)}
 MONITOR = ("fleet-monitor", NET + "155")
+SEED = ("fleet-seed", NET + "145")
 APP_BASE = 160  # fleet-app<i> at 10.89.20.<160 + i>
 MAX_APPS = 60
 RECAP = re.compile(r"^(\S+)\s*:\s*ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
@@ -43,10 +51,12 @@ REFRESH = 2.0  # the collection's default refresh_interval of a Consul job
 
 
 def apps(n):
-    return {"fleet-app%d" % i: NET + str(APP_BASE + i) for i in range(1, n + 1)}
+    return {} if n == "seed" else {"fleet-app%d" % i: NET + str(APP_BASE + i) for i in range(1, n + 1)}
 
 
 def hosts_of(n):
+    if n == "seed":
+        return dict([SEED])
     out = dict(SERVERS)
     out.update(apps(n))
     out[MONITOR[0]] = MONITOR[1]
@@ -74,14 +84,22 @@ def remove_hosts(hosts):
     sh("podman", "rm", "--force", "--time", "0", "--ignore", *hosts)
 
 
-def write_inventory(workdir, n, key):
-    """hosts.yml in the shipped cluster shape with N application hosts; group_vars are the shipped ones."""
+def write_inventory(workdir, n, key, tree=REPO):
+    """hosts.yml in the shipped cluster shape with N application hosts, or the seed's; group_vars are the shipped
+    ones of `tree` (this checkout, or the before tree)."""
     inv = Path(workdir) / "inventory"
     (inv / "group_vars").mkdir(parents=True)
-    for f in (REPO / "inventories" / "cluster" / "group_vars").glob("*.yml"):
+    for f in (tree / "inventories" / ("seed" if n == "seed" else "cluster") / "group_vars").glob("*.yml"):
         (inv / "group_vars" / f.name).symlink_to(f)
-    (inv / "group_vars" / "all.yml").symlink_to(REPO / "lab" / "lab-vars.yml")
+    (inv / "group_vars" / "all.yml").symlink_to(tree / "lab" / "lab-vars.yml")
     all_hosts = hosts_of(n)
+    if n == "seed":
+        groups = ("consul_servers", "node_exporter", "cadvisor", "consul_lb", "prometheus")
+        (inv / "hosts.yml").write_text(json.dumps({"all": {
+            "vars": {"ansible_user": "root", "ansible_ssh_private_key_file": str(key)},
+            "hosts": {SEED[0]: {"ansible_host": SEED[1], "consul_advertise_address": SEED[1]}},
+            "children": {g: {"hosts": {SEED[0]: None}} for g in groups}}}, indent=1))
+        return inv
     app_names = list(apps(n))
     hosts = {"all": {
         "vars": {"ansible_user": "root", "ansible_ssh_private_key_file": str(key)},
@@ -98,9 +116,11 @@ def write_inventory(workdir, n, key):
     return inv
 
 
-def ansible_env(forks):
+def ansible_env(forks, tree=REPO):
     env = dict(os.environ)
     env.update({
+        # The tree's own collection (its collections/ folder links back to it), as its ansible.cfg names it.
+        "ANSIBLE_COLLECTIONS_PATH": str(tree / "collections"),
         "ANSIBLE_FORKS": str(forks), "ANSIBLE_HOST_KEY_CHECKING": "False", "ANSIBLE_INTERPRETER_PYTHON": "auto_silent",
         "ANSIBLE_SSH_ARGS": "-o ControlMaster=auto -o ControlPersist=120s -o UserKnownHostsFile=/dev/null"
                             " -o StrictHostKeyChecking=no -o IdentitiesOnly=yes -o LogLevel=ERROR",
@@ -110,9 +130,9 @@ def ansible_env(forks):
     return env
 
 
-def converge(inv, env):
+def converge(inv, env, tree=REPO):
     t0 = time.monotonic()
-    out = sh("ansible-playbook", "-i", str(inv), "sdstack.consul.site", env=env)
+    out = sh("ansible-playbook", "-i", str(inv), "sdstack.consul.site", env=env, cwd=tree)
     took = time.monotonic() - t0
     recap = out.rsplit("PLAY RECAP", 1)
     if len(recap) < 2:
@@ -124,12 +144,12 @@ def converge(inv, env):
     return took, {row[0]: int(row[1]) for row in rows}
 
 
-def prometheus():
-    return "http://%s:9090" % MONITOR[1]
+def prometheus(n):
+    return "http://%s:9090" % (SEED if n == "seed" else MONITOR)[1]
 
 
-def active_targets():
-    body = api("GET", prometheus() + "/api/v1/targets", params={"state": "active"}, timeout=10)[1]
+def active_targets(n):
+    body = api("GET", prometheus(n) + "/api/v1/targets", params={"state": "active"}, timeout=10)[1]
     try:
         return body["data"]["activeTargets"]
     except (KeyError, TypeError):
@@ -137,23 +157,25 @@ def active_targets():
 
 
 def all_up(n):
-    want = {"consul-node-exporter": 3 + n, "consul-cadvisor-exporter": n}
+    want = {"consul-node-exporter": 1, "consul-cadvisor-exporter": 1} if n == "seed" else \
+        {"consul-node-exporter": 3 + n, "consul-cadvisor-exporter": n}
     up = {j: 0 for j in want}
-    for t in active_targets():
+    for t in active_targets(n):
         job = t["labels"].get("job")
         if job in up and t.get("health") == "up":
             up[job] += 1
     return up == want
 
 
-def listed(url):
-    return any(t.get("scrapeUrl") == url for t in active_targets())
+def listed(n, url):
+    return any(t.get("scrapeUrl") == url for t in active_targets(n))
 
 
 def registration_latencies(n, count, rng):
     """Seconds from the agent's acknowledgement of a registration until Prometheus lists the target."""
     out = []
-    app, addr = list(apps(n).items())[-1]
+    # The seed's first server instance serves the default HTTP port too.
+    app, addr = SEED if n == "seed" else list(apps(n).items())[-1]
     agent = "http://%s:8500" % addr
     for i in range(count):
         svc = {"ID": "fleet-bench-%d" % i, "Name": "node-exporter", "Tags": ["node-exporter"],
@@ -162,20 +184,20 @@ def registration_latencies(n, count, rng):
         time.sleep(rng.uniform(0, REFRESH + TICK))
         api("PUT", agent + "/v1/agent/service/register", json=svc)
         t0 = time.monotonic()
-        wait_for(lambda url=url: listed(url), 180, "target %s of %s listed" % (url, app))
+        wait_for(lambda url=url: listed(n, url), 180, "target %s of %s listed" % (url, app))
         out.append(round(time.monotonic() - t0, 2))
         api("PUT", agent + "/v1/agent/service/deregister/" + svc["ID"])
-        wait_for(lambda url=url: not listed(url), 180, "target %s gone" % url)
+        wait_for(lambda url=url: not listed(n, url), 180, "target %s gone" % url)
     return out
 
 
 def kind(host):
-    return "server" if host in SERVERS else "monitor" if host == MONITOR[0] else "app"
+    return "server" if host in SERVERS else "monitor" if host == MONITOR[0] else "seed" if host == SEED[0] else "app"
 
 
 def memory_mib(hosts):
     """Resident memory of each host's container (cgroup v1 total_rss, else v2 anon), MiB, by host kind."""
-    out = {"server": [], "app": [], "monitor": []}
+    out = {"server": [], "app": [], "monitor": [], "seed": []}
     for h in hosts:
         cid = sh("podman", "inspect", "-f", "{{.Id}}", h).strip()
         for stat, key in (("/sys/fs/cgroup/memory/libpod_parent/libpod-%s/memory.stat" % cid, "total_rss"),
@@ -189,53 +211,90 @@ def memory_mib(hosts):
     return out
 
 
-def one_run(n, args, rng, image, network, key):
+def before_tree(workdir, ref):
+    """REF's whole tree (roles, inventories, lab settings, its collections/ link), unpacked from git."""
+    tree = Path(workdir) / "before"
+    tree.mkdir()
+    archive = subprocess.run(["git", "archive", ref], cwd=REPO, capture_output=True, check=False)
+    if archive.returncode:
+        raise BenchError("git archive %s: %s" % (ref, archive.stderr.decode()[-500:]))
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
+    return tree
+
+
+def one_run(n, args, rng, image, network, key, tree=None):
+    """Fresh hosts, cold converge, targets up, rerun; with this checkout (tree None) also memory and
+    registrations."""
     hosts = hosts_of(n)
     with tempfile.TemporaryDirectory() as workdir:
         try:
             start_hosts(hosts, image, network, key)
-            inv = write_inventory(workdir, n, key)
-            env = ansible_env(len(hosts))
-            cold, _cold_changed = converge(inv, env)
+            inv = write_inventory(workdir, n, key, tree or REPO)
+            env = ansible_env(len(hosts), tree or REPO)
+            cold, _cold_changed = converge(inv, env, tree or REPO)
             t_end = time.monotonic()
             wait_for(lambda: all_up(n), 600, "every exporter target up")
             targets_up = time.monotonic() - t_end
-            rerun, changed = converge(inv, env)
+            rerun, changed = converge(inv, env, tree or REPO)
             dirty = {h: c for h, c in changed.items() if c}
             if dirty:
                 raise BenchError("the rerun changed something: %s" % dirty)
-            mem = memory_mib(hosts)
-            reg = registration_latencies(n, args.registrations, rng)
+            row = {"cold_s": round(cold, 1), "rerun_s": round(rerun, 1), "targets_up_s": round(targets_up, 1),
+                   "hosts": len(hosts), "forks": len(hosts)}
+            if tree is None:
+                row.update(memory_mib=memory_mib(hosts), registration_to_target_s=registration_latencies(
+                    n, args.registrations, rng))
         finally:
             if not args.keep:
                 remove_hosts(hosts)
-    row = {"cold_s": round(cold, 1), "rerun_s": round(rerun, 1), "targets_up_s": round(targets_up, 1),
-           "registration_to_target_s": reg, "memory_mib": mem, "hosts": len(hosts), "forks": len(hosts)}
-    print("N=%d: %s" % (n, row), file=sys.stderr)
+    print("N=%s%s: %s" % (n, " (before)" if tree else "", row), file=sys.stderr)
     return row
+
+
+def size(value):
+    if value == "seed":
+        return value
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError("%r is neither seed nor a number of application hosts" % value) from None
+    if not 1 <= n <= MAX_APPS:
+        raise argparse.ArgumentTypeError("%d: sizes are 1..%d application hosts (the addresses this bench uses)"
+                                         % (n, MAX_APPS))
+    return n
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
-    ap.add_argument("--sizes", type=int, nargs="+", default=[4, 8, 16], help="application hosts per fleet")
+    ap.add_argument("--sizes", type=size, nargs="+", default=[4, 8, 16],
+                    help="application hosts per fleet, or seed (the one-host topology)")
+    ap.add_argument("--before", metavar="REF", help="also converge this git ref's tree before each run (before/after)")
     ap.add_argument("--runs", type=int, default=3, help="fresh fleets per size")
     ap.add_argument("--registrations", type=int, default=3, help="registration -> target timings per run")
     ap.add_argument("--seed", type=int, default=20261201, help="seed of the random pauses before registrations")
     ap.add_argument("--keep", action="store_true", help="leave the last fleet's hosts running")
     args = ap.parse_args()
-    if max(args.sizes) > MAX_APPS or min(args.sizes) < 1:
-        raise BenchError("sizes must be 1..%d application hosts (the addresses this bench uses)" % MAX_APPS)
     image = os.environ.get("LAB_IMAGE", "localhost/sdstack-lab-bookworm")
     image = image if ":" in image.rsplit("/", 1)[-1] else image + ":latest"
     network = os.environ.get("LAB_NETWORK", "sdstack-lab")
     key = REPO / ".lab" / "ssh" / "id_ed25519"
     rng = random.Random(args.seed)
-    res = {"bench": "fleet", "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "commit": commit(),
+    bench = "converge" if args.before else "fleet"
+    res = {"bench": bench, "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "commit": commit(),
            "args": vars(args), "sizes": {}}
-    with LoadSampler() as load:
+    with tempfile.TemporaryDirectory() as workdir, LoadSampler() as load:
+        tree = None
+        if args.before:
+            tree = before_tree(workdir, args.before)
+            res["before"] = {"ref": args.before, "commit": sh("git", "rev-parse", "--short", args.before).strip()}
+            res["sizes_before"] = {}
         for n in args.sizes:
-            res["sizes"][str(n)] = [one_run(n, args, rng, image, network, key) for _run in range(args.runs)]
-    finish_result("fleet", res, load)
+            for _run in range(args.runs):
+                # Before and after alternate, so both see the machine in the same state.
+                if tree is not None:
+                    res["sizes_before"].setdefault(str(n), []).append(one_run(n, args, rng, image, network, key, tree))
+                res["sizes"].setdefault(str(n), []).append(one_run(n, args, rng, image, network, key))
+    finish_result(bench, res, load)
 
 
 if __name__ == "__main__":

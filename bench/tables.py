@@ -162,7 +162,8 @@ def bulk(path, data):
 
 # name -> (result file prefix, keys the file must hold, renderer)
 def fleet(path, data):
-    sizes = sorted(data["sizes"].items(), key=lambda kv: int(kv[0]))
+    # The one-host seed shape is not a fleet size (the converge table compares it).
+    sizes = sorted(((n, runs) for n, runs in data["sizes"].items() if n != "seed"), key=lambda kv: int(kv[0]))
     rows, prev = [], None
     head = ["| application hosts | hosts | cold converge | rerun | rerun / cold | cold per added host |"
             " rerun per added host | all exporter targets up after the converge | registration → target |"
@@ -183,12 +184,41 @@ def fleet(path, data):
     return [source_line(path, data), ""] + head + rows
 
 
+def topology(n):
+    return {"seed": "seed (one host: three server instances, exporters, nginx, Prometheus)",
+            "2": "cluster (3 servers, 2 application hosts, monitor: `inventories/cluster`)"}.get(
+        n, "%s application hosts" % n)
+
+
+def converge(path, data):
+    """Before/after of the cold converge and its rerun, per topology, from one run of fleet.py --before."""
+    before = data["before"]
+    lines = [source_line(path, data) + " Before: commit %s (`%s`); after: commit %s; before and after alternate on "
+             "fresh hosts." % (before["commit"], before["ref"], data.get("commit") or "?"), "",
+             "| topology | | cold converge | rerun (`changed=0`) | rerun / cold |", "|---|---|---|---|---|"]
+    for n in sorted(data["sizes"], key=lambda k: (k != "seed", k != "2", k)):
+        for label, runs in (("before", data["sizes_before"][n]), ("after", data["sizes"][n])):
+            cold, rerun = [r["cold_s"] for r in runs], [r["rerun_s"] for r in runs]
+            lines.append("| %s | %s | %.1f s (%s) | %.1f s (%s) | %.0f %% |" % (
+                topology(n) if label == "before" else "", label, med(cold), secs(cold, "%.0f"), med(rerun),
+                secs(rerun, "%.0f"), 100 * med(rerun) / med(cold)))
+    lines.append("")
+    lines.append("Rerun before → after: " + "; ".join(
+        "%s %.1f s → %.1f s (%.0f %% less)" % (n, med([r["rerun_s"] for r in data["sizes_before"][n]]),
+                                             med([r["rerun_s"] for r in data["sizes"][n]]),
+                                             100 * (1 - med([r["rerun_s"] for r in data["sizes"][n]])
+                                                    / med([r["rerun_s"] for r in data["sizes_before"][n]])))
+        for n in sorted(data["sizes"], key=lambda k: (k != "seed", k != "2", k))) + ".")
+    return lines
+
+
 TABLES = {
     "consul_cluster": ("consul_cluster", ("raw",), cluster),
     "discovery_latency": ("discovery", ("refresh_30s", "refresh_2s"), latency),
     "discovery_registration": ("discovery", ("registration",), registration),
     "bulk_registration": ("bulk_registration", ("registration", "consul"), bulk),
     "fleet": ("fleet", ("sizes",), fleet),
+    "converge": ("converge", ("sizes", "sizes_before"), converge),
 }
 
 

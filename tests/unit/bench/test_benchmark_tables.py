@@ -103,3 +103,29 @@ def test_fleet_table_gives_the_cost_of_each_added_host():
     assert eight.split(" | ")[1:7] == ["12", "300.0 s (300, 300, 300)", "120.0 s (120, 120, 120)", "40 %", "25.0 s",
                                        "10.0 s"]
     assert eight.split(" | ")[8] == "3.00 s (9)"
+
+
+def test_fleet_table_leaves_the_seed_shape_out():
+    data = {"bench": "fleet", "started": "s", "finished": "f", "commit": "abc1234",
+            "sizes": {"seed": [_fleet_run(90.0, 40.0, 4)] * 3, "4": [_fleet_run(200.0, 80.0, 8)] * 3}}
+    rows = [r for r in tables.fleet(Path("fleet-x.json"), data) if r.startswith("| ") and not r.startswith("| app")]
+    assert [r.split(" | ")[0] for r in rows] == ["| 4"]
+
+
+def test_converge_table_puts_before_and_after_of_each_topology_side_by_side():
+    def runs(cold, rerun):
+        return [{"cold_s": c, "rerun_s": r} for c, r in zip(cold, rerun)]
+    data = {"bench": "converge", "started": "s", "finished": "f", "commit": "new1234",
+            "before": {"ref": "old", "commit": "old1234"},
+            "sizes": {"2": runs([140, 150, 145], [60, 58, 62]), "seed": runs([100, 98, 102], [50, 45, 40])},
+            "sizes_before": {"2": runs([150, 160, 155], [80, 90, 85]), "seed": runs([100, 110, 105], [70, 66, 68])}}
+    lines = tables.converge(Path("converge-x.json"), data)
+    assert "Before: commit old1234 (`old`); after: commit new1234" in lines[0]
+    rows = [r for r in lines if "| before |" in r or "| after |" in r]
+    # The seed first, then the cluster; medians, every run, and the ratio of the medians.
+    assert rows[0].startswith("| seed (one host") and rows[0].endswith(
+        "| before | 105.0 s (100, 110, 105) | 68.0 s (70, 66, 68) | 65 % |")
+    assert rows[1] == "|  | after | 100.0 s (100, 98, 102) | 45.0 s (50, 45, 40) | 45 % |"
+    assert rows[2].startswith("| cluster (3 servers")
+    assert rows[3] == "|  | after | 145.0 s (140, 150, 145) | 60.0 s (60, 58, 62) | 41 % |"
+    assert lines[-1] == "Rerun before → after: seed 68.0 s → 45.0 s (34 % less); 2 85.0 s → 60.0 s (29 % less)."
