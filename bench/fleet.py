@@ -37,7 +37,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import REPO, BenchError, LoadSampler, api, commit, sh, wait_for, finish_result
+from common import REPO, SESSION, BenchError, LoadSampler, api, commit, sh, wait_for, finish_result
 
 NET = "10.89.20."
 SERVERS = {"fleet-consul%d" % i: NET + str(149 + i) for i in (1, 2, 3)}
@@ -82,6 +82,9 @@ def ssh_banner(ip):
 
 def remove_hosts(hosts):
     sh("podman", "rm", "--force", "--time", "0", "--ignore", *hosts)
+    # The next fleet's hosts take the same addresses: a kept-alive connection to a removed host would be
+    # reused and reset (a PUT is not retried), so the session forgets every pooled connection.
+    SESSION.close()
 
 
 def write_inventory(workdir, n, key, tree=REPO):
