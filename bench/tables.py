@@ -202,13 +202,12 @@ def converge(path, data):
             lines.append("| %s | %s | %.1f s (%s) | %.1f s (%s) | %.0f %% |" % (
                 topology(n) if label == "before" else "", label, med(cold), secs(cold, "%.0f"), med(rerun),
                 secs(rerun, "%.0f"), 100 * med(rerun) / med(cold)))
-    lines.append("")
-    lines.append("Rerun before → after: " + "; ".join(
-        "%s %.1f s → %.1f s (%.0f %% less)" % (n, med([r["rerun_s"] for r in data["sizes_before"][n]]),
-                                             med([r["rerun_s"] for r in data["sizes"][n]]),
-                                             100 * (1 - med([r["rerun_s"] for r in data["sizes"][n]])
-                                                    / med([r["rerun_s"] for r in data["sizes_before"][n]])))
-        for n in sorted(data["sizes"], key=lambda k: (k != "seed", k != "2", k))) + ".")
+    changes = []
+    for n in sorted(data["sizes"], key=lambda k: (k != "seed", k != "2", k)):
+        was, now = med([r["rerun_s"] for r in data["sizes_before"][n]]), med([r["rerun_s"] for r in data["sizes"][n]])
+        name = {"seed": "seed", "2": "cluster"}.get(n, "N = " + n)
+        changes.append("%s %.1f s → %.1f s (%.0f %% less)" % (name, was, now, 100 * (1 - now / was)))
+    lines += ["", "Rerun before → after: " + "; ".join(changes) + "."]
     return lines
 
 

@@ -128,4 +128,4 @@ def test_converge_table_puts_before_and_after_of_each_topology_side_by_side():
     assert rows[1] == "|  | after | 100.0 s (100, 98, 102) | 45.0 s (50, 45, 40) | 45 % |"
     assert rows[2].startswith("| cluster (3 servers")
     assert rows[3] == "|  | after | 145.0 s (140, 150, 145) | 60.0 s (60, 58, 62) | 41 % |"
-    assert lines[-1] == "Rerun before → after: seed 68.0 s → 45.0 s (34 % less); 2 85.0 s → 60.0 s (29 % less)."
+    assert lines[-1] == "Rerun before → after: seed 68.0 s → 45.0 s (34 % less); cluster 85.0 s → 60.0 s (29 % less)."
