@@ -244,7 +244,7 @@ def render(doc, results):
         prefix, keys, build = TABLES[m.group(2)]
         path, data = newest(results, prefix, keys)
         if path is None:
-            lines = ["No result file of `bench/%s.py` holds this table yet." % prefix]
+            lines = ["No result file `bench/results/%s-*.json` holds this table yet." % prefix]
         else:
             used.append(path)
             lines = build(path, data)
