@@ -228,17 +228,17 @@ def before_tree(workdir, ref):
 def one_run(n, args, rng, image, network, key, tree=None):
     """Fresh hosts, cold converge, targets up, rerun; with this checkout (tree None) also memory and
     registrations."""
-    hosts = hosts_of(n)
+    hosts, root = hosts_of(n), tree or REPO
     with tempfile.TemporaryDirectory() as workdir:
         try:
             start_hosts(hosts, image, network, key)
-            inv = write_inventory(workdir, n, key, tree or REPO)
-            env = ansible_env(len(hosts), tree or REPO)
-            cold, _cold_changed = converge(inv, env, tree or REPO)
+            inv = write_inventory(workdir, n, key, root)
+            env = ansible_env(len(hosts), root)
+            cold, _cold_changed = converge(inv, env, root)
             t_end = time.monotonic()
             wait_for(lambda: all_up(n), 600, "every exporter target up")
             targets_up = time.monotonic() - t_end
-            rerun, changed = converge(inv, env, tree or REPO)
+            rerun, changed = converge(inv, env, root)
             dirty = {h: c for h, c in changed.items() if c}
             if dirty:
                 raise BenchError("the rerun changed something: %s" % dirty)
