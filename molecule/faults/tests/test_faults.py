@@ -245,9 +245,12 @@ class Writer:
         return self.proc.returncode
 
     def entries(self):
+        """The writer's complete log lines. It appends while the test reads: a line without its newline yet is
+        cut, not a JSON document, and waits for the next read."""
         if not self.log.exists():
             return []
-        return [json.loads(line) for line in self.log.read_text().splitlines() if line.strip()]
+        whole = self.log.read_text().rpartition("\n")[0]
+        return [json.loads(line) for line in whole.splitlines() if line.strip()]
 
 
 @pytest.fixture(scope="module")
