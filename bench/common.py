@@ -122,20 +122,25 @@ def commit():
     return run.stdout.strip() + ("+changes" if dirty else "")
 
 
-def write_result(bench, data):
+def result_path(bench):
     """bench/results/<bench>-<UTC time>.json; bench/tables.py builds docs/benchmarks.md from these."""
+    return RESULTS / ("%s-%s.json" % (bench, time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())))
+
+
+def write_result(bench, data, path=None):
+    """The result file (a new one unless `path`, which a long bench rewrites after each step)."""
     RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / ("%s-%s.json" % (bench, time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())))
+    path = path or result_path(bench)
     path.write_text(json.dumps(data, indent=2) + "\n")
     print("results: %s" % path.relative_to(REPO), file=sys.stderr)
     return path
 
 
-def finish_result(bench, res, load):
+def finish_result(bench, res, load, path=None):
     """Stamp the end time and the load the run saw, write the result file, say how to get the table."""
     res["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     res["load"] = load.summary()
-    path = write_result(bench, res)
+    path = write_result(bench, res, path)
     print("table: python bench/tables.py", file=sys.stderr)
     return path
 

@@ -37,7 +37,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import REPO, SESSION, BenchError, LoadSampler, api, commit, sh, wait_for, finish_result
+from common import REPO, SESSION, BenchError, LoadSampler, api, commit, sh, wait_for, finish_result, result_path, \
+    write_result
 
 NET = "10.89.20."
 SERVERS = {"fleet-consul%d" % i: NET + str(149 + i) for i in (1, 2, 3)}
@@ -48,6 +49,11 @@ MAX_APPS = 60
 RECAP = re.compile(r"^(\S+)\s*:\s*ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 TICK = 5.0  # Prometheus hands discovery changes over on 5 s tickers (see discovery.py)
 REFRESH = 2.0  # the collection's default refresh_interval of a Consul job
+LOGS = REPO / ".lab" / "logs"
+# Every lab host shares the machine's cores: at N = 16, twenty hosts start their exporters in the same
+# seconds and a cAdvisor can take longer than the role's default 30 s to listen. The role's own knob,
+# as an operator of a starved host would set it; it costs nothing where the port opens in time.
+EXPORTER_WAIT_S = 180
 
 
 def apps(n):
@@ -105,7 +111,8 @@ def write_inventory(workdir, n, key, tree=REPO):
         return inv
     app_names = list(apps(n))
     hosts = {"all": {
-        "vars": {"ansible_user": "root", "ansible_ssh_private_key_file": str(key)},
+        "vars": {"ansible_user": "root", "ansible_ssh_private_key_file": str(key),
+                 "exporter_wait_timeout": EXPORTER_WAIT_S},
         "hosts": {h: {"ansible_host": ip, "consul_advertise_address": ip} for h, ip in all_hosts.items()},
         "children": {
             "consul_servers": {"hosts": {h: None for h in SERVERS}},
@@ -134,16 +141,21 @@ def ansible_env(forks, tree=REPO):
 
 
 def converge(inv, env, tree=REPO):
+    """Seconds of one run of the site playbook and what it changed per host. A failed run's whole output
+    goes to .lab/logs/ (the failing task can be anywhere in it), named in the abort message."""
     t0 = time.monotonic()
-    out = sh("ansible-playbook", "-i", str(inv), "sdstack.consul.site", env=env, cwd=tree)
+    run = subprocess.run(["ansible-playbook", "-i", str(inv), "sdstack.consul.site"], env=env, cwd=tree,
+                         capture_output=True, text=True, check=False)
     took = time.monotonic() - t0
-    recap = out.rsplit("PLAY RECAP", 1)
-    if len(recap) < 2:
-        raise BenchError("no PLAY RECAP in ansible-playbook's output")
-    rows = RECAP.findall(recap[1])
+    recap = run.stdout.rsplit("PLAY RECAP", 1)
+    rows = RECAP.findall(recap[1]) if len(recap) == 2 else []
     bad = [h for h, _changed, unreach, failed in rows if int(unreach) or int(failed)]
-    if bad:
-        raise BenchError("failed or unreachable in the recap: %s" % ", ".join(bad))
+    if run.returncode or not rows or bad:
+        LOGS.mkdir(parents=True, exist_ok=True)
+        log = LOGS / ("fleet-converge-failed-%s.log" % time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))
+        log.write_text(run.stdout + run.stderr)
+        raise BenchError("ansible-playbook rc=%d, failed or unreachable: %s; its output: %s" % (
+            run.returncode, ", ".join(bad) or "no recap", log))
     return took, {row[0]: int(row[1]) for row in rows}
 
 
@@ -285,6 +297,9 @@ def main():
     bench = "converge" if args.before else "fleet"
     res = {"bench": bench, "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "commit": commit(),
            "args": vars(args), "sizes": {}}
+    # Rewritten after every run: a size the machine cannot hold keeps the sizes before it, and says where
+    # and why it stopped.
+    path = result_path(bench)
     with tempfile.TemporaryDirectory() as workdir, LoadSampler() as load:
         tree = None
         if args.before:
@@ -292,12 +307,21 @@ def main():
             res["before"] = {"ref": args.before, "commit": sh("git", "rev-parse", "--short", args.before).strip()}
             res["sizes_before"] = {}
         for n in args.sizes:
-            for _run in range(args.runs):
-                # Before and after alternate, so both see the machine in the same state.
-                if tree is not None:
-                    res["sizes_before"].setdefault(str(n), []).append(one_run(n, args, rng, image, network, key, tree))
-                res["sizes"].setdefault(str(n), []).append(one_run(n, args, rng, image, network, key))
-    finish_result(bench, res, load)
+            for run in range(args.runs):
+                try:
+                    # Before and after alternate, so both see the machine in the same state.
+                    if tree is not None:
+                        row = one_run(n, args, rng, image, network, key, tree)
+                        res["sizes_before"].setdefault(str(n), []).append(row)
+                    row = one_run(n, args, rng, image, network, key)
+                    res["sizes"].setdefault(str(n), []).append(row)
+                except BenchError as exc:
+                    res["stopped"] = {"size": n, "run": run + 1, "why": str(exc.code)}
+                    res["load"] = load.summary()
+                    write_result(bench, res, path)
+                    raise
+                write_result(bench, res, path)
+    finish_result(bench, res, load, path)
 
 
 if __name__ == "__main__":

@@ -181,7 +181,17 @@ def fleet(path, data):
             secs([r["rerun_s"] for r in runs], "%.0f"), 100 * rerun / cold, step[0], step[1], up, med(reg), len(reg),
             mem["server"], mem["app"], mem["monitor"]))
         prev = (n, cold, rerun)
-    return [source_line(path, data), ""] + head + rows
+    return [source_line(path, data), ""] + head + rows + stopped(data)
+
+
+def stopped(data):
+    """Where a fleet run that did not finish stopped, and why (fleet.py writes its file after every run)."""
+    if "stopped" in data:
+        where = data["stopped"]
+        return ["", "The bench stopped in run %d of N = %s: %s" % (where["run"], where["size"], where["why"])]
+    if "finished" not in data:
+        return ["", "The bench did not finish: this is what it had written when it was interrupted."]
+    return []
 
 
 def topology(n):

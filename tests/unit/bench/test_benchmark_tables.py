@@ -112,6 +112,17 @@ def test_fleet_table_leaves_the_seed_shape_out():
     assert [r.split(" | ")[0] for r in rows] == ["| 4"]
 
 
+def test_fleet_table_says_where_a_run_that_did_not_finish_stopped():
+    data = {"bench": "fleet", "started": "s", "commit": "abc1234", "sizes": {"4": [_fleet_run(200.0, 80.0, 8)] * 3},
+            "stopped": {"size": 16, "run": 1, "why": "bench aborted: ansible-playbook rc=2"}}
+    assert tables.fleet(Path("fleet-x.json"), data)[-1] == \
+        "The bench stopped in run 1 of N = 16: bench aborted: ansible-playbook rc=2"
+    del data["stopped"]
+    assert tables.fleet(Path("fleet-x.json"), data)[-1].startswith("The bench did not finish")
+    data["finished"] = "f"
+    assert tables.fleet(Path("fleet-x.json"), data)[-1].startswith("| 4 |")
+
+
 def test_converge_table_puts_before_and_after_of_each_topology_side_by_side():
     def runs(cold, rerun):
         return [{"cold_s": c, "rerun_s": r} for c, r in zip(cold, rerun)]
