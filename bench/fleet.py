@@ -50,10 +50,6 @@ RECAP = re.compile(r"^(\S+)\s*:\s*ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+f
 TICK = 5.0  # Prometheus hands discovery changes over on 5 s tickers (see discovery.py)
 REFRESH = 2.0  # the collection's default refresh_interval of a Consul job
 LOGS = REPO / ".lab" / "logs"
-# Every lab host shares the machine's cores: at N = 16, twenty hosts start their exporters in the same
-# seconds and a cAdvisor can take longer than the role's default 30 s to listen. The role's own knob,
-# as an operator of a starved host would set it; it costs nothing where the port opens in time.
-EXPORTER_WAIT_S = 180
 
 
 def apps(n):
@@ -111,8 +107,7 @@ def write_inventory(workdir, n, key, tree=REPO):
         return inv
     app_names = list(apps(n))
     hosts = {"all": {
-        "vars": {"ansible_user": "root", "ansible_ssh_private_key_file": str(key),
-                 "exporter_wait_timeout": EXPORTER_WAIT_S},
+        "vars": {"ansible_user": "root", "ansible_ssh_private_key_file": str(key)},
         "hosts": {h: {"ansible_host": ip, "consul_advertise_address": ip} for h, ip in all_hosts.items()},
         "children": {
             "consul_servers": {"hosts": {h: None for h in SERVERS}},
