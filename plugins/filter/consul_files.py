@@ -11,6 +11,16 @@ SYSTEMD_DIR = "/etc/systemd/system"
 MANAGED = "# Ansible managed\n"
 
 
+def consul_unit(name):
+    """The systemd unit of the instance ``name``: an instance of the role's template unit."""
+    return "consul@%s.service" % name
+
+
+def consul_instance_units(local):
+    """The sdstack.consul.systemd_units entries that enable and start each instance of ``local``."""
+    return [{"name": consul_unit(inst["name"]), "state": "started", "enabled": True} for inst in local]
+
+
 def consul_json(data):
     """A Consul JSON configuration file: the layout of to_nice_json(indent=2), plus a newline."""
     return json.dumps(data, indent=2, sort_keys=True, separators=(",", ": ")) + "\n"
@@ -32,7 +42,7 @@ def consul_files(local, configs, unit, config_root, group, binary):
            for inst, conf in zip(local, configs)]
     out.append({"path": "%s/consul@.service" % SYSTEMD_DIR, "content": unit, "owner": "root", "group": "root",
                 "mode": "0644"})
-    out += [{"path": "%s/consul@%s.service.d/10-instance.conf" % (SYSTEMD_DIR, inst["name"]),
+    out += [{"path": "%s/%s.d/10-instance.conf" % (SYSTEMD_DIR, consul_unit(inst["name"])),
              "content": "%s[Service]\nReadWritePaths=%s\n" % (MANAGED, inst["data_dir"]),
              "owner": "root", "group": "root", "mode": "0644", "label": inst["name"]} for inst in local]
     return out
@@ -63,4 +73,4 @@ def consul_units_changed(result):
 class FilterModule:
     def filters(self):
         return {"consul_files": consul_files, "consul_secret_files": consul_secret_files,
-                "consul_units_changed": consul_units_changed}
+                "consul_units_changed": consul_units_changed, "consul_instance_units": consul_instance_units}

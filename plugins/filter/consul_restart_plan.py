@@ -9,17 +9,16 @@ from __future__ import annotations
 import re
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.sdstack.consul.plugins.filter.consul_files import consul_unit
 from ansible_collections.sdstack.consul.plugins.filter.consul_topology import consul_http_urls
 
 RESTART_MODES = ("changed", "all")
 
 
-def _changed_names(result):
-    """Names of the instances whose item changed in a registered loop result."""
-    if not isinstance(result, dict):
-        return set()
-    return {r["item"]["name"] for r in result.get("results") or []
-            if isinstance(r, dict) and r.get("changed") and isinstance(r.get("item"), dict) and "name" in r["item"]}
+def _started_names(result, local):
+    """Names of the instances of ``local`` whose unit a registered sdstack.consul.systemd_units result started."""
+    started = set((result or {}).get("started") or []) if isinstance(result, dict) else set()
+    return {inst["name"] for inst in local if consul_unit(inst["name"]) in started}
 
 
 def _running_versions(version):
@@ -57,7 +56,7 @@ def consul_restart_plan(local, mode, version, members, started=None, files=()):
     # Members of other hosts fall out below: only this host's instances are returned.
     wanted |= {m.get("name") for m in members
                if isinstance(m, dict) and m.get("version") and m["version"] not in running_ok}
-    wanted -= _changed_names(started)
+    wanted -= _started_names(started, local)
     return [inst for inst in local if inst["name"] in wanted]
 
 

@@ -166,6 +166,14 @@ def exporter_unit_state(before, after, unit_changed):
     return "restarted" if unit_changed or binary_changed else "started"
 
 
+def exporter_units(state, unit, replaced=()):
+    """What one sdstack.consul.systemd_units run does for an exporter: the units it ``replaced`` stopped
+    and disabled where they exist, and its own ``unit`` enabled and brought to ``state``
+    (exporter_unit_state's answer)."""
+    return ([{"name": name, "state": "stopped", "enabled": False, "missing_ok": True} for name in replaced or []]
+            + [{"name": unit, "state": state, "enabled": True}])
+
+
 def exporter_release_needed(installed, marker, before=None, checksum=""):
     """Whether the release install runs for an exporter.
 
@@ -188,4 +196,5 @@ class FilterModule:
         return {"node_exporter_flags": node_exporter_flags, "cadvisor_flags": cadvisor_flags,
                 "cadvisor_checksum": cadvisor_checksum,
                 "exporter_package_failure": exporter_package_failure, "exporter_unit_state": exporter_unit_state,
+                "exporter_units": exporter_units,
                 "exporter_release_needed": exporter_release_needed}

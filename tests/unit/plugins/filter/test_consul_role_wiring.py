@@ -132,7 +132,8 @@ def test_the_restart_task_hands_the_plan_its_registered_results():
     local = _render(t, "{{ _consul_local }}")
 
     def loop(*changed):
-        return {"changed": bool(changed), "results": [{"changed": i["name"] in changed, "item": i} for i in local]}
+        started = ["consul@%s.service" % i["name"] for i in local if i["name"] in changed]
+        return {"changed": bool(changed), "started": started}
 
     task = _task("service.yml", "Work out which running instances need a restart")
     got = _render(t, task["ansible.builtin.set_fact"]["_consul_restart_items"],
@@ -148,10 +149,10 @@ def test_the_restart_task_hands_the_plan_its_registered_results():
 
 def test_systemd_reloads_when_the_written_files_changed_a_unit():
     t = templar("10.89.20.31")
-    when = _task("service.yml", "Reload systemd after unit changes")["when"]
+    when = _task("service.yml", "Enable and start each instance")["sdstack.consul.systemd_units"]["daemon_reload"]
     changed = {"changed": True, "files": [{"path": "/etc/systemd/system/consul@.service", "changed": True}]}
-    assert _render(t, "{{ %s }}" % when, _consul_files=changed) is True
-    assert _render(t, "{{ %s }}" % when, _consul_files=dict(changed, files=[dict(changed["files"][0], changed=False)])) is False
+    assert _render(t, when, _consul_files=changed) is True
+    assert _render(t, when, _consul_files=dict(changed, files=[dict(changed["files"][0], changed=False)])) is False
 
 
 @pytest.mark.parametrize("over,expected", [

@@ -8,7 +8,7 @@ import yaml
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.sdstack.consul.plugins.filter.exporter_flags import (
-    FilterModule, cadvisor_flags, exporter_package_failure, exporter_release_needed, exporter_unit_state,
+    FilterModule, cadvisor_flags, exporter_package_failure, exporter_release_needed, exporter_unit_state, exporter_units,
     node_exporter_flags)
 from prometheus_role import FIXTURES, ROOT
 
@@ -186,5 +186,12 @@ def test_release_needed_by_checksum(before, checksum, needed):
 
 def test_filters_registered():
     assert set(FilterModule().filters()) == {"node_exporter_flags", "cadvisor_flags", "cadvisor_checksum",
-                                             "exporter_package_failure", "exporter_unit_state",
+                                             "exporter_package_failure", "exporter_unit_state", "exporter_units",
                                              "exporter_release_needed"}
+
+
+def test_the_exporter_units_stop_what_it_replaces_where_present_and_run_its_own():
+    assert exporter_units("restarted", "node_exporter", ["prometheus-node-exporter"]) == [
+        {"name": "prometheus-node-exporter", "state": "stopped", "enabled": False, "missing_ok": True},
+        {"name": "node_exporter", "state": "restarted", "enabled": True}]
+    assert exporter_units("started", "cadvisor") == [{"name": "cadvisor", "state": "started", "enabled": True}]
