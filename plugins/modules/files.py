@@ -52,6 +52,13 @@ options:
       label:
         description: A name returned with the file's result and in the failure message, such as the instance it belongs to.
         type: str
+      backup:
+        description:
+          - Keep a copy of the file's previous content, with a time stamp in its name, when the content is replaced
+            (as M(ansible.builtin.copy)'s O(ansible.builtin.copy#module:backup)); its path is the file result's
+            RV(files[].backup_file), for a rollback.
+        type: bool
+        default: false
 attributes:
   check_mode:
     description: Reports which files would change, without writing or validating anything.
@@ -93,6 +100,10 @@ files:
     changed:
       description: Whether its content, owner, group or mode changed.
       type: bool
+    backup_file:
+      description: The copy of the previous content, with O(files[].backup) when the content was replaced.
+      type: str
+      returned: when a backup was made
 invalid:
   description: On a failed validation, each refused file with the command's exit code and output.
   returned: failure
@@ -149,7 +160,8 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             files=dict(type="list", elements="dict", required=True, options=entry_options(
-                content=dict(type="str", required=True), validate=dict(type="str"), label=dict(type="str"))),
+                content=dict(type="str", required=True), validate=dict(type="str"), label=dict(type="str"),
+                backup=dict(type="bool", default=False))),
         ),
         supports_check_mode=True,
     )
@@ -164,7 +176,7 @@ def main():
         data, live = to_bytes(item["content"], errors="surrogate_or_strict"), _live(item["path"])
         plans.append({"item": item, "data": data, "live": live, "content_changed": live != data})
 
-    candidates, invalid = {}, []
+    candidates, invalid, backups = {}, [], {}
     try:
         if not module.check_mode:
             for plan in plans:
@@ -182,6 +194,9 @@ def main():
                                    for i in invalid)
                 module.fail_json(msg="files: validation refused the new content of %s (no file was changed): %s"
                                  % (", ".join(_name(i) for i in invalid), reasons), invalid=invalid)
+            for plan in plans:
+                if plan["item"]["path"] in candidates and plan["item"].get("backup") and plan["live"] is not None:
+                    backups[plan["item"]["path"]] = module.backup_local(plan["item"]["path"])
             for path, tmp in list(candidates.items()):
                 module.atomic_move(tmp, path)
                 del candidates[path]
@@ -202,6 +217,8 @@ def main():
                                                             diff=None if plan["content_changed"] else diff)
         results.append({"path": item["path"], "label": item.get("label"), "changed": changed,
                         "content_changed": plan["content_changed"]})
+        if item["path"] in backups:
+            results[-1]["backup_file"] = backups[item["path"]]
         if changed:
             diffs.append(diff)
     module.exit_json(changed=any(r["changed"] for r in results), files=results, diff=diffs)

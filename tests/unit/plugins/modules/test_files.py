@@ -120,3 +120,20 @@ def test_check_mode_still_refuses_a_file_in_the_way_of_the_folder(tmp_path, run_
 def test_a_validate_without_the_candidate_is_refused_before_any_write(tmp_path, run_module):
     refused(tmp_path, run_module, {"path": str(tmp_path / "a"), "content": "", "validate": "consul validate"},
             "validate of {tmp}/a must hold %s for the candidate file: 'consul validate'")
+
+
+def test_a_backup_keeps_the_replaced_content_and_only_that(tmp_path, run_module):
+    unit, new = tmp_path / "node_exporter.service", tmp_path / "cadvisor.service"
+    unit.write_text("old\n")
+    got = run_module(files, None, files=[{"path": str(unit), "content": "new\n", "backup": True},
+                                         {"path": str(new), "content": "first\n", "backup": True}])
+    backup = got["files"][0]["backup_file"]
+    assert os.path.dirname(backup) == str(tmp_path) and backup != str(unit)
+    assert (open(backup, encoding="utf-8").read(), unit.read_text()) == ("old\n", "new\n")
+    assert "backup_file" not in got["files"][1], "a new file has nothing to keep"
+    again = run_module(files, None, files=[{"path": str(unit), "content": "new\n", "backup": True}])
+    assert "backup_file" not in again["files"][0], "an unchanged file is not copied"
+    refused = run_module(files, None, files=[{"path": str(unit), "content": "bad\n", "backup": True,
+                                              "validate": "false %s"}])
+    assert refused["failed"] is True
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([unit.name, new.name, os.path.basename(backup)])
