@@ -82,6 +82,11 @@ def wait_for(cond, timeout, what):
     raise BenchError("timed out after %ss waiting for %s%s" % (timeout, what, last))
 
 
+def utc_stamp():
+    """Now in UTC as the names of result and log files carry it (they sort by time)."""
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+
+
 class LoadSampler:
     """The machine's 1-minute load average every `every` seconds while a bench runs: the machine is
     shared, and the figures are read with the load they were measured under."""
@@ -106,7 +111,9 @@ class LoadSampler:
         self._thread.join()
 
     def summary(self):
-        xs = sorted(self.samples)
+        # A bench that stops before the sampler's first reading (its thread not scheduled yet) still
+        # reports the load it stopped under.
+        xs = sorted(self.samples) or [round(os.getloadavg()[0], 2)]
         return {"cores": os.cpu_count(), "load1_min": xs[0], "load1_median": xs[len(xs) // 2], "load1_max": xs[-1],
                 "samples": self.samples, "every_s": self.every}
 
@@ -124,7 +131,7 @@ def commit():
 
 def result_path(bench):
     """bench/results/<bench>-<UTC time>.json; bench/tables.py builds docs/benchmarks.md from these."""
-    return RESULTS / ("%s-%s.json" % (bench, time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())))
+    return RESULTS / ("%s-%s.json" % (bench, utc_stamp()))
 
 
 def write_result(bench, data, path=None):

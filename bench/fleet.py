@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 
 from common import REPO, SESSION, BenchError, LoadSampler, api, commit, sh, wait_for, finish_result, result_path, \
-    write_result
+    utc_stamp, write_result
 
 NET = "10.89.20."
 SERVERS = {"fleet-consul%d" % i: NET + str(149 + i) for i in (1, 2, 3)}
@@ -147,7 +147,7 @@ def converge(inv, env, tree=REPO):
     bad = [h for h, _changed, unreach, failed in rows if int(unreach) or int(failed)]
     if run.returncode or not rows or bad:
         LOGS.mkdir(parents=True, exist_ok=True)
-        log = LOGS / ("fleet-converge-failed-%s.log" % time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))
+        log = LOGS / ("fleet-converge-failed-%s.log" % utc_stamp())
         log.write_text(run.stdout + run.stderr)
         raise BenchError("ansible-playbook rc=%d, failed or unreachable: %s; its output: %s" % (
             run.returncode, ", ".join(bad) or "no recap", log))

@@ -1,6 +1,7 @@
 """The benches' polling aborts on an error answer instead of counting it as "not there yet" or "gone"."""
 
 import json
+import re
 import socket
 import struct
 import sys
@@ -169,3 +170,13 @@ def test_a_refused_connection_still_aborts_a_poll_at_once():
     with pytest.raises(common.BenchError, match="bench aborted: GET http://127.0.0.1:.*/api/v1/targets") as exc:
         common.wait_for(up, 10, "the targets")
     assert not isinstance(exc.value, common.Dropped) and calls == [1]
+
+
+def test_the_load_is_reported_even_before_the_first_sample():
+    got = common.LoadSampler().summary()
+    assert got["load1_min"] == got["load1_median"] == got["load1_max"] >= 0 and got["samples"] == []
+
+
+def test_result_files_are_named_by_their_utc_time():
+    assert re.fullmatch(r"\d{8}T\d{6}Z", common.utc_stamp())
+    assert re.fullmatch(r"fleet-\d{8}T\d{6}Z\.json", common.result_path("fleet").name)
