@@ -6,8 +6,9 @@ import json
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.sdstack.consul.plugins.filter.consul_files import (consul_files, consul_json,
-                                                                            consul_secret_files, consul_units_changed)
+from ansible_collections.sdstack.consul.plugins.filter.consul_files import (consul_files, consul_instance_units,
+                                                                            consul_json, consul_secret_files,
+                                                                            consul_units_changed)
 
 LOCAL = [{"name": "node1", "data_dir": "/opt/consul/node1"}, {"name": "node2", "data_dir": "/opt/consul/node2"}]
 BINARY = "/usr/local/bin/consul"
@@ -67,3 +68,13 @@ def test_systemd_reloads_only_when_a_unit_or_drop_in_changed(files, expected):
 
 def test_a_skipped_write_reloads_nothing():
     assert consul_units_changed({"skipped": True}) is False and consul_units_changed(None) is False
+
+
+def test_each_instance_is_enabled_and_started_as_its_own_unit_of_the_template():
+    assert consul_instance_units(LOCAL) == [
+        {"name": "consul@node1.service", "state": "started", "enabled": True},
+        {"name": "consul@node2.service", "state": "started", "enabled": True}]
+    # The drop-in each instance's unit reads belongs to that same unit.
+    drop_ins = [f["path"] for f in consul_files(LOCAL, [{}, {}], "[Unit]\n", "/etc/consul.d", "consul", "consul")
+                if f["path"].endswith("10-instance.conf")]
+    assert drop_ins == ["/etc/systemd/system/%s.d/10-instance.conf" % u["name"] for u in consul_instance_units(LOCAL)]
